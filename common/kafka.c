@@ -1,0 +1,73 @@
+#include "kafka.h"
+
+#include <string.h>
+
+#include "log.h"
+
+/* Runs on librdkafka's internal threads; log.h is thread-safe. */
+static void forward_log(const rd_kafka_t *client, int syslog_level, const char *facility, const char *text)
+{
+    enum log_level level = syslog_level <= 3 ? LOG_ERROR : syslog_level <= 4 ? LOG_WARN
+                         : syslog_level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_message(level, "kafka %s: %s", facility, text);
+}
+
+static void forward_error(rd_kafka_t *client, int code, const char *reason, void *opaque)
+{
+    /* Broker down and similar errors are retried by librdkafka itself: a warning, not fatal. */
+    if (rd_kafka_fatal_error(client, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_error("kafka fatal error: %s", reason);
+    else
+        log_warn("kafka: %s (%s)", reason, rd_kafka_err2name((rd_kafka_resp_err_t)code));
+}
+
+rd_kafka_t *kafka_client_new(rd_kafka_type_t type, const char *brokers, const char *const *properties,
+                             void *opaque, void (*prepare)(rd_kafka_conf_t *conf), struct error *err)
+{
+    char reason[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, reason, sizeof reason) != RD_KAFKA_CONF_OK)
+        goto invalid;
+    for (const char *const *pair = properties; pair != NULL && pair[0] != NULL; pair += 2) {
+        if (rd_kafka_conf_set(conf, pair[0], pair[1], reason, sizeof reason) != RD_KAFKA_CONF_OK)
+            goto invalid;
+    }
+    rd_kafka_conf_set_log_cb(conf, forward_log);
+    rd_kafka_conf_set_error_cb(conf, forward_error);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    if (prepare != NULL)
+        prepare(conf);
+
+    /* rd_kafka_new takes ownership of conf only when it succeeds. */
+    rd_kafka_t *client = rd_kafka_new(type, conf, reason, sizeof reason);
+    if (client == NULL)
+        goto invalid;
+    return client;
+
+invalid:
+    rd_kafka_conf_destroy(conf);
+    error_set(err, "kafka configuration: %s", reason);
+    return NULL;
+}
+
+int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms, struct error *err)
+{
+    rd_kafka_topic_t *handle = rd_kafka_topic_new(client, topic, NULL);
+    if (handle == NULL)
+        return error_set(err, "cannot create a handle for topic %s", topic);
+    const struct rd_kafka_metadata *metadata = NULL;
+    rd_kafka_resp_err_t code = rd_kafka_metadata(client, 0, handle, &metadata, timeout_ms);
+    rd_kafka_topic_destroy(handle);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return error_set(err, "metadata for topic %s: %s", topic, rd_kafka_err2str(code));
+
+    int count = -1;
+    if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        count = metadata->topics[0].partition_cnt;
+    else if (metadata->topic_cnt == 1)
+        error_set(err, "topic %s: %s", topic, rd_kafka_err2str(metadata->topics[0].err));
+    else
+        error_set(err, "topic %s: not in the cluster's metadata", topic);
+    rd_kafka_metadata_destroy(metadata);
+    return count;
+}

@@ -1,0 +1,133 @@
+# Starts and stops the real services tickerflow needs, for scripts/run and scripts/test:
+# a throwaway PostgreSQL (initdb in a state folder) and a single-node Apache Kafka broker
+# in KRaft mode from the official jars (tools/kafka/pom.xml, fetched by Maven).
+# Source this file; every function logs to stderr and returns non-zero on failure.
+
+TICKERFLOW_ROOT=${TICKERFLOW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+say() { printf '\033[1m[tickerflow]\033[0m %s\n' "$*" >&2; }
+
+# free_port: prints a TCP port nobody listens on (the kernel picks it).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retries COMMAND every 0.2 s.
+wait_for() {
+  local seconds=$1 what=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then say "timed out after ${seconds}s waiting for $what"; return 1; fi
+    sleep 0.2
+  done
+}
+
+# PostgreSQL refuses to run as root: as root, run its tools as the 'postgres' user.
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# postgres_start DIR PORT: initdb DIR/pgdata on first use, start on 127.0.0.1:PORT, and
+# create role and database 'tickerflow' (password 'tickerflow', the documented local default).
+postgres_start() {
+  local dir=$1 port=$2 data=$1/pgdata
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+      { say "initdb failed: see $dir/initdb.log"; return 1; }
+  fi
+  # Durability stays on (fsync): benchmarks and tests measure what users get.
+  as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200" start >/dev/null ||
+    { say "PostgreSQL did not start: see $dir/postgres.log"; return 1; }
+  psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || return 1
+SELECT 'CREATE ROLE tickerflow LOGIN PASSWORD ''tickerflow'''
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tickerflow') \gexec
+SELECT 'CREATE DATABASE tickerflow OWNER tickerflow'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'tickerflow') \gexec
+SQL
+}
+
+postgres_stop() {
+  local data=$1/pgdata
+  [ -f "$data/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1
+  return 0
+}
+
+# kafka_classpath: resolves tools/kafka/pom.xml with Maven (cached in ~/.m2) and prints
+# the classpath file's path.
+kafka_classpath() {
+  local out=$TICKERFLOW_ROOT/build/kafka.classpath
+  local pom=$TICKERFLOW_ROOT/tools/kafka/pom.xml
+  if [ ! -s "$out" ] || [ "$pom" -nt "$out" ]; then
+    mkdir -p "$(dirname "$out")"
+    say "resolving the Kafka broker jars with Maven (first run downloads ~100 MB)"
+    mvn -q -B -f "$pom" dependency:build-classpath -Dmdep.outputFile="$out" >&2 ||
+      { say "Maven could not resolve $pom"; return 1; }
+  fi
+  echo "$out"
+}
+
+# kafka_start DIR PORT CONTROLLER_PORT: formats DIR/data on first use and starts a
+# combined broker+controller on 127.0.0.1:PORT. Waits until it answers metadata requests.
+kafka_start() {
+  local dir=$1 port=$2 controller_port=$3
+  local classpath
+  classpath=$(kafka_classpath) || return 1
+  mkdir -p "$dir"
+  cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=6
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  local java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$TICKERFLOW_ROOT/tools/kafka/log4j2.properties")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    java "${java_opts[@]}" -cp "@$classpath" kafka.tools.StorageTool format \
+      -t "$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+      -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+      { say "formatting Kafka storage failed: see $dir/format.log"; return 1; }
+  fi
+  # "@file" makes java read the (long) classpath from the file.
+  nohup java "${java_opts[@]}" -cp "@$classpath" kafka.Kafka "$dir/server.properties" >"$dir/kafka.log" 2>&1 &
+  echo $! >"$dir/kafka.pid"
+  wait_for 90 "Kafka on 127.0.0.1:$port" kcat -b "127.0.0.1:$port" -L -m 2 ||
+    { say "Kafka did not start: see $dir/kafka.log"; return 1; }
+}
+
+kafka_stop() {
+  local pidfile=$1/kafka.pid pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null
+  fi
+  rm -f "$pidfile"
+}
+
+# kafka_create_topic BROKERS TOPIC PARTITIONS: the official TopicCommand (kafka-topics.sh).
+kafka_create_topic() {
+  local brokers=$1 topic=$2 partitions=$3 classpath
+  classpath=$(kafka_classpath) || return 1
+  java -Xmx256m "-Dlog4j2.configurationFile=$TICKERFLOW_ROOT/tools/kafka/log4j2.properties" -cp "@$classpath" \
+    org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create --if-not-exists \
+    --topic "$topic" --partitions "$partitions" --replication-factor 1 >&2
+}

@@ -1,0 +1,22 @@
+#include "settings.h"
+
+#include <stddef.h>
+
+static const struct config_option OPTIONS[] = {
+    CONFIG_SHARED_OPTIONS(struct bridge_settings, shared),
+    {"bridge.group_id", "group-id", CONFIG_STRING, offsetof(struct bridge_settings, group_id), "tickerflow-bridge", 0,
+     0, NULL, "Kafka consumer group; bridges in one group split the partitions"},
+    {"bridge.batch_max_rows", "batch-max-rows", CONFIG_INT, offsetof(struct bridge_settings, batch_max_rows), "1000",
+     1, 100000, NULL, "write a batch once it holds this many messages"},
+    {"bridge.batch_max_wait_ms", "batch-max-wait-ms", CONFIG_INT,
+     offsetof(struct bridge_settings, batch_max_wait_ms), "100", 1, 60000, NULL,
+     "write a batch at the latest this long after its first message arrived"},
+};
+
+const struct config_spec BRIDGE_CONFIG = {
+    .program = "tickerflow-bridge",
+    .summary = "Consumes the ticker topic and stores every message as a row of the records table.",
+    .section = "bridge",
+    .options = OPTIONS,
+    .option_count = sizeof OPTIONS / sizeof OPTIONS[0],
+};

@@ -1,0 +1,15 @@
+#ifndef BRIDGE_SETTINGS_H
+#define BRIDGE_SETTINGS_H
+
+#include "config.h"
+
+struct bridge_settings {
+    struct shared_settings shared;
+    char *group_id;
+    long long batch_max_rows;
+    long long batch_max_wait_ms;
+};
+
+extern const struct config_spec BRIDGE_CONFIG;
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * tickerflow-producer: every interval, moves each ticker one step up or down and
+ * publishes the change to Kafka. On start, each ticker resumes from its last stored value.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "publisher.h"
+#include "seed.h"
+#include "settings.h"
+#include "shutdown.h"
+#include "ticker_walk.h"
+#include "timestamp.h"
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static uint64_t pick_random_seed(long long configured)
+{
+    if (configured != 0)
+        return (uint64_t)configured;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000000007ULL ^ (uint64_t)now.tv_nsec;
+}
+
+/* Publishes one move of every ticker, all stamped with the same time. */
+static int publish_tick(struct ticker_walk *walk, struct publisher *publisher, struct error *err)
+{
+    int64_t now_us = timestamp_now_us();
+    for (size_t i = 0; i < ticker_walk_count(walk); i++) {
+        struct ticker ticker;
+        ticker_walk_step(walk, i, now_us, &ticker);
+        if (publisher_send(publisher, &ticker, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int run(const struct producer_settings *settings)
+{
+    struct error err;
+    int exit_code = EXIT_FAILURE;
+    struct publisher *publisher = NULL;
+    struct ticker_walk *walk = ticker_walk_new((size_t)settings->tickers, pick_random_seed(settings->random_seed), &err);
+    if (walk == NULL)
+        goto fail;
+    if (settings->seed_from_database && seed_from_database(walk, settings->shared.database_url, &err) < 0)
+        goto fail;
+    publisher = publisher_open(settings, &err);
+    if (publisher == NULL)
+        goto fail;
+
+    log_info("%lld tickers, one move each every %lld ms%s", settings->tickers, settings->interval_ms,
+             settings->dry_run ? " (dry run: printing to stdout)" : "");
+    int64_t next_tick_ms = monotonic_ms();
+    while (!shutdown_requested()) {
+        if (publish_tick(walk, publisher, &err) < 0)
+            goto fail;
+        next_tick_ms += settings->interval_ms;
+        int64_t now_ms = monotonic_ms();
+        if (now_ms > next_tick_ms + settings->interval_ms) {
+            log_warn("fell %lld ms behind schedule; skipping ahead", (long long)(now_ms - next_tick_ms));
+            next_tick_ms = now_ms;
+        }
+        /* Short polls: serve delivery reports and notice shutdown within 100 ms. */
+        for (; now_ms < next_tick_ms && !shutdown_requested(); now_ms = monotonic_ms()) {
+            int64_t wait_ms = next_tick_ms - now_ms;
+            publisher_poll(publisher, wait_ms < 100 ? (int)wait_ms : 100);
+        }
+    }
+    exit_code = EXIT_SUCCESS;
+
+fail:
+    if (exit_code != EXIT_SUCCESS && !shutdown_requested())
+        log_error("%s", err.message);
+    else
+        exit_code = EXIT_SUCCESS; /* a stop signal during start-up is a clean exit */
+    publisher_close(publisher, (int)settings->flush_timeout_ms);
+    ticker_walk_destroy(walk);
+    log_info("stopped");
+    return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    struct producer_settings settings = {0};
+    int exit_code;
+    if (!config_load_daemon(&PRODUCER_CONFIG, argc, argv, &settings, &settings.shared, "producer", &exit_code))
+        return exit_code;
+
+    struct error err;
+    exit_code = EXIT_FAILURE;
+    if (shutdown_init(NULL, NULL, &err) < 0)
+        log_error("%s", err.message);
+    else
+        exit_code = run(&settings);
+    config_free(&PRODUCER_CONFIG, &settings);
+    return exit_code;
+}

@@ -1,0 +1,144 @@
+#include "publisher.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "shutdown.h"
+
+struct publisher {
+    rd_kafka_t *kafka; /* NULL in dry-run mode */
+    char *topic;
+    uint64_t sent;
+    uint64_t delivered; /* written by the delivery callback, which runs inside rd_kafka_poll on our thread */
+    uint64_t failed;
+};
+
+static void on_delivery(rd_kafka_t *kafka, const rd_kafka_message_t *message, void *opaque)
+{
+    struct publisher *publisher = opaque;
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        publisher->delivered++;
+        return;
+    }
+    publisher->failed++;
+    /* Every failure matters, but a broker outage must not flood the log. */
+    if (publisher->failed <= 10 || publisher->failed % 1000 == 0)
+        log_error("message for %.*s not delivered (%" PRIu64 " so far): %s", (int)message->key_len,
+                  (const char *)message->key, publisher->failed, rd_kafka_err2str(message->err));
+}
+
+static void set_delivery_callback(rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+}
+
+static int wait_for_topic(struct publisher *publisher, struct error *err)
+{
+    unsigned backoff_s = 1;
+    while (!shutdown_requested()) {
+        int partitions = kafka_partition_count(publisher->kafka, publisher->topic, 5000, err);
+        if (partitions > 0) {
+            log_info("publishing to topic %s (%d partitions)", publisher->topic, partitions);
+            return 0;
+        }
+        log_warn("waiting for Kafka topic %s (retrying in %us): %s", publisher->topic, backoff_s, err->message);
+        for (unsigned waited = 0; waited < backoff_s * 10 && !shutdown_requested(); waited++)
+            usleep(100 * 1000);
+        backoff_s = backoff_s < 16 ? backoff_s * 2 : 16;
+    }
+    return error_set(err, "shutdown requested while waiting for the topic");
+}
+
+struct publisher *publisher_open(const struct producer_settings *settings, struct error *err)
+{
+    struct publisher *publisher = calloc(1, sizeof *publisher);
+    if (publisher == NULL || (publisher->topic = strdup(settings->shared.kafka_topic)) == NULL) {
+        free(publisher);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    if (settings->dry_run) {
+        setvbuf(stdout, NULL, _IOLBF, 0); /* one whole line at a time, also into pipes */
+        return publisher;
+    }
+
+    /* Idempotence gives acks=all and ordered, duplicate-free retries. A message timeout of
+     * 0 means never give up: while the broker is away messages wait in the local queue and,
+     * once it is full, publisher_send blocks instead of dropping values. */
+    const char *const properties[] = {
+        "enable.idempotence", "true",
+        "acks", "all",
+        "message.timeout.ms", "0",
+        "linger.ms", "5",
+        "client.id", "tickerflow-producer",
+        NULL,
+    };
+    publisher->kafka = kafka_client_new(RD_KAFKA_PRODUCER, settings->shared.kafka_brokers, properties, publisher,
+                                        set_delivery_callback, err);
+    if (publisher->kafka == NULL || wait_for_topic(publisher, err) < 0) {
+        publisher_close(publisher, 0);
+        return NULL;
+    }
+    return publisher;
+}
+
+int publisher_send(struct publisher *publisher, const struct ticker *ticker, struct error *err)
+{
+    char json[TICKER_JSON_MAX];
+    int length = ticker_encode(ticker, json, sizeof json, err);
+    if (length < 0)
+        return -1;
+    publisher->sent++;
+    if (publisher->kafka == NULL) {
+        printf("%s\n", json);
+        return 0;
+    }
+    for (;;) {
+        rd_kafka_resp_err_t code = rd_kafka_producev(
+            publisher->kafka, RD_KAFKA_V_TOPIC(publisher->topic), RD_KAFKA_V_KEY(ticker->name, strlen(ticker->name)),
+            RD_KAFKA_V_VALUE(json, (size_t)length), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            publisher->sent--;
+            return error_set(err, "cannot queue message for %s: %s", ticker->name, rd_kafka_err2str(code));
+        }
+        if (shutdown_requested()) {
+            publisher->sent--;
+            return error_set(err, "local queue full at shutdown; %s=%d not sent", ticker->name, ticker->value);
+        }
+        rd_kafka_poll(publisher->kafka, 100);
+    }
+}
+
+void publisher_poll(struct publisher *publisher, int timeout_ms)
+{
+    if (publisher->kafka != NULL)
+        rd_kafka_poll(publisher->kafka, timeout_ms);
+    else
+        usleep((useconds_t)timeout_ms * 1000);
+}
+
+void publisher_close(struct publisher *publisher, int flush_timeout_ms)
+{
+    if (publisher == NULL)
+        return;
+    if (publisher->kafka != NULL) {
+        rd_kafka_flush(publisher->kafka, flush_timeout_ms);
+        int left = rd_kafka_outq_len(publisher->kafka);
+        if (left > 0)
+            log_error("%d messages still undelivered after waiting %d ms; they are lost", left, flush_timeout_ms);
+        log_info("published %" PRIu64 " messages: %" PRIu64 " delivered, %" PRIu64 " failed", publisher->sent,
+                 publisher->delivered, publisher->failed);
+        rd_kafka_destroy(publisher->kafka);
+    } else {
+        fflush(stdout);
+    }
+    free(publisher->topic);
+    free(publisher);
+}

@@ -1,0 +1,33 @@
+/*
+ * Where the producer's messages go: the Kafka topic (keyed by ticker name, idempotent,
+ * acks=all), or stdout as JSON lines in --dry-run mode.
+ */
+#ifndef PRODUCER_PUBLISHER_H
+#define PRODUCER_PUBLISHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "settings.h"
+#include "ticker.h"
+
+struct publisher;
+
+/* Creates the publisher the settings ask for. For Kafka, waits (logging, with backoff)
+ * until the topic exists or shutdown is requested. Destroy with publisher_close. */
+struct publisher *publisher_open(const struct producer_settings *settings, struct error *err);
+
+/* Queues one message. Blocks while Kafka's local queue is full (the broker is away) so
+ * nothing is dropped; returns -1 only if shutdown is requested meanwhile or the message
+ * cannot be encoded. */
+int publisher_send(struct publisher *publisher, const struct ticker *ticker, struct error *err);
+
+/* Serves delivery reports for up to `timeout_ms`. */
+void publisher_poll(struct publisher *publisher, int timeout_ms);
+
+/* Flushes what is in flight for up to `flush_timeout_ms`, logs what could not be
+ * delivered and the totals, and frees everything. NULL does nothing. */
+void publisher_close(struct publisher *publisher, int flush_timeout_ms);
+
+#endif
