@@ -1,0 +1,22 @@
+/*
+ * The API's reads of `records`: the ticker list with latest values, and a ticker's
+ * history. Each store owns one Postgres connection and is used by one worker thread.
+ * SQL is parameterised; the answer is an HTTP status and a JSON body.
+ */
+#ifndef API_HISTORY_STORE_H
+#define API_HISTORY_STORE_H
+
+#include "query_pool.h"
+
+struct history_store;
+
+/* Does not connect yet; the first query does. `database_url` is copied. */
+struct history_store *history_store_new(const char *database_url);
+void history_store_destroy(struct history_store *store);
+
+/* Runs the job's query and sets job->status and job->body (200 with data, 404 for an
+ * unknown ticker, 503 when the database is unavailable). Reconnects once on a broken
+ * connection. */
+void history_store_answer(struct history_store *store, struct query_job *job);
+
+#endif

@@ -1,0 +1,187 @@
+#include "live_feed.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka.h"
+#include "log.h"
+
+struct live_feed {
+    rd_kafka_t *consumer;
+    char *topic;
+    void (*wake)(void *context);
+    void *wake_context;
+    pthread_t thread;
+    atomic_bool stopping;
+
+    pthread_mutex_t lock; /* guards the queue below */
+    struct frame *head, *tail;
+    size_t queued;
+    size_t queue_limit;
+
+    uint64_t received, rejected, overflowed; /* feed thread only */
+};
+
+static void push_frame(struct live_feed *feed, struct frame *frame)
+{
+    struct frame *dropped = NULL;
+    pthread_mutex_lock(&feed->lock);
+    if (feed->tail != NULL)
+        feed->tail->next = frame;
+    else
+        feed->head = frame;
+    feed->tail = frame;
+    /* The service thread is stuck if this fills: shed the oldest rather than grow. */
+    if (++feed->queued > feed->queue_limit) {
+        dropped = feed->head;
+        feed->head = dropped->next;
+        feed->queued--;
+    }
+    pthread_mutex_unlock(&feed->lock);
+    if (dropped != NULL) {
+        frame_release(dropped);
+        if (feed->overflowed++ % 1000 == 0)
+            log_warn("live queue full (%zu frames): dropped %" PRIu64 " frames so far", feed->queue_limit,
+                     feed->overflowed);
+    }
+}
+
+static void handle_message(struct live_feed *feed, const rd_kafka_message_t *message)
+{
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("live feed: %s", rd_kafka_message_errstr(message));
+        return;
+    }
+    feed->received++;
+    struct ticker ticker;
+    struct error err;
+    if (ticker_decode(message->payload, message->len, &ticker, &err) < 0) {
+        feed->rejected++;
+        log_warn("live feed skipped malformed message at %s/%" PRId32 "@%" PRId64 " (%" PRIu64 " so far): %s",
+                 feed->topic, message->partition, message->offset, feed->rejected, err.message);
+        return;
+    }
+    struct frame *frame = frame_new_tick(&ticker);
+    if (frame == NULL) {
+        log_error("live feed: out of memory, dropping a frame for %s", ticker.name);
+        return;
+    }
+    push_frame(feed, frame);
+    feed->wake(feed->wake_context);
+}
+
+/* Assigns every partition of the topic at its end, waiting while the topic does not exist. */
+static int assign_from_end(struct live_feed *feed)
+{
+    struct error err;
+    unsigned backoff_s = 1;
+    int partitions;
+    while ((partitions = kafka_partition_count(feed->consumer, feed->topic, 5000, &err)) <= 0) {
+        if (atomic_load(&feed->stopping))
+            return -1;
+        log_warn("live feed waiting for topic %s (retrying in %us): %s", feed->topic, backoff_s, err.message);
+        for (unsigned i = 0; i < backoff_s * 10 && !atomic_load(&feed->stopping); i++)
+            rd_kafka_poll(feed->consumer, 100);
+        backoff_s = backoff_s < 16 ? backoff_s * 2 : 16;
+    }
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; p++)
+        rd_kafka_topic_partition_list_add(list, feed->topic, p)->offset = RD_KAFKA_OFFSET_END;
+    rd_kafka_resp_err_t code = rd_kafka_assign(feed->consumer, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("live feed cannot assign %s: %s", feed->topic, rd_kafka_err2str(code));
+        return -1;
+    }
+    log_info("live feed reading %d partitions of %s from their end", partitions, feed->topic);
+    return 0;
+}
+
+static void *run_feed(void *argument)
+{
+    struct live_feed *feed = argument;
+    if (assign_from_end(feed) < 0)
+        return NULL;
+    while (!atomic_load(&feed->stopping)) {
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(feed->consumer, 100);
+        if (message != NULL) {
+            handle_message(feed, message);
+            rd_kafka_message_destroy(message);
+        }
+    }
+    log_info("live feed stopped: %" PRIu64 " messages, %" PRIu64 " malformed", feed->received, feed->rejected);
+    return NULL;
+}
+
+struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t queue_limit,
+                                  void (*wake)(void *context), void *context, struct error *err)
+{
+    struct live_feed *feed = calloc(1, sizeof *feed);
+    if (feed == NULL || (feed->topic = strdup(topic)) == NULL) {
+        free(feed);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    feed->wake = wake;
+    feed->wake_context = context;
+    feed->queue_limit = queue_limit;
+    pthread_mutex_init(&feed->lock, NULL);
+
+    /* group.id is never joined (assign, not subscribe) and nothing is committed. */
+    const char *const properties[] = {
+        "group.id", "tickerflow-api-live",
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "client.id", "tickerflow-api",
+        NULL,
+    };
+    feed->consumer = kafka_client_new(RD_KAFKA_CONSUMER, brokers, properties, feed, NULL, err);
+    if (feed->consumer == NULL)
+        goto fail;
+    rd_kafka_poll_set_consumer(feed->consumer);
+    int rc = pthread_create(&feed->thread, NULL, run_feed, feed);
+    if (rc != 0) {
+        error_set(err, "cannot start the live feed thread: %s", strerror(rc));
+        goto fail;
+    }
+    return feed;
+
+fail:
+    if (feed->consumer != NULL)
+        rd_kafka_destroy(feed->consumer);
+    pthread_mutex_destroy(&feed->lock);
+    free(feed->topic);
+    free(feed);
+    return NULL;
+}
+
+struct frame *live_feed_take(struct live_feed *feed)
+{
+    pthread_mutex_lock(&feed->lock);
+    struct frame *frames = feed->head;
+    feed->head = feed->tail = NULL;
+    feed->queued = 0;
+    pthread_mutex_unlock(&feed->lock);
+    return frames;
+}
+
+void live_feed_stop(struct live_feed *feed)
+{
+    if (feed == NULL)
+        return;
+    atomic_store(&feed->stopping, true);
+    pthread_join(feed->thread, NULL);
+    rd_kafka_consumer_close(feed->consumer);
+    rd_kafka_destroy(feed->consumer);
+    for (struct frame *frame = live_feed_take(feed), *next; frame != NULL; frame = next) {
+        next = frame->next;
+        frame_release(frame);
+    }
+    pthread_mutex_destroy(&feed->lock);
+    free(feed->topic);
+    free(feed);
+}

@@ -1,0 +1,49 @@
+/*
+ * Worker threads that answer API queries from Postgres, so no query ever runs on the
+ * service thread (which must keep streaming live frames).
+ *
+ * Threads: submit and take_done run on the service thread; each worker owns one
+ * Postgres connection and calls `wake` (lws_cancel_service) after finishing a job.
+ */
+#ifndef API_QUERY_POOL_H
+#define API_QUERY_POOL_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "request.h"
+
+struct query_job {
+    struct query_job *next;
+    enum api_route route;
+    struct history_query history; /* API_ROUTE_HISTORY only */
+
+    /* The answer, filled by a worker: HTTP status and a JSON body the job owns. */
+    int status;
+    char *body;
+    size_t body_length;
+
+    /* Service thread only: the HTTP session waiting for this job, NULL once it has gone. */
+    void *session;
+};
+
+/* Returns a zeroed job, or NULL. Free with query_job_free (also frees the body). */
+struct query_job *query_job_new(void);
+void query_job_free(struct query_job *job);
+
+struct query_pool;
+
+struct query_pool *query_pool_start(const char *database_url, int threads, size_t max_pending,
+                                    void (*wake)(void *context), void *context, struct error *err);
+
+/* Queues a job; the pool owns it until query_pool_take_done returns it. Returns -1 (the
+ * caller keeps the job) when max_pending jobs already wait. */
+int query_pool_submit(struct query_pool *pool, struct query_job *job);
+
+/* Takes every finished job, as a list linked by job->next; the caller owns them. */
+struct query_job *query_pool_take_done(struct query_pool *pool);
+
+/* Stops and joins the workers and frees every job the pool still owns. NULL does nothing. */
+void query_pool_stop(struct query_pool *pool);
+
+#endif

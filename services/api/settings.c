@@ -1,0 +1,35 @@
+#include "settings.h"
+
+#include <stddef.h>
+
+#define FIELD(name) offsetof(struct api_settings, name)
+
+static const struct config_option OPTIONS[] = {
+    CONFIG_SHARED_OPTIONS(struct api_settings, shared),
+    {"api.port", "port", CONFIG_INT, FIELD(port), "5000", 1, 65535, NULL,
+     "TCP port serving the dashboard, /api and the /ws WebSocket"},
+    {"api.bind_address", "bind-address", CONFIG_STRING, FIELD(bind_address), "*", 0, 0, NULL,
+     "IP address or interface to listen on; * for all"},
+    {"api.frontend_dir", "frontend-dir", CONFIG_STRING, FIELD(frontend_dir), "frontend/dist", 0, 0, NULL,
+     "folder with the built dashboard (index.html and assets)"},
+    {"api.query_threads", "query-threads", CONFIG_INT, FIELD(query_threads), "2", 1, 64, NULL,
+     "threads (each with its own Postgres connection) answering /api queries"},
+    {"api.max_pending_queries", "max-pending-queries", CONFIG_INT, FIELD(max_pending_queries), "256", 1, 100000,
+     NULL, "queries allowed to wait for a thread; beyond it requests get 503"},
+    {"api.history_max_limit", "history-max-limit", CONFIG_INT, FIELD(history_max_limit), "10000", 1, 1000000, NULL,
+     "largest 'limit' a history request may ask for"},
+    {"api.client_queue_max", "client-queue-max", CONFIG_INT, FIELD(client_queue_max), "1024", 8, 1000000, NULL,
+     "frames queued per WebSocket client; a slower client loses its oldest frames"},
+    {"api.max_subscriptions", "max-subscriptions", CONFIG_INT, FIELD(max_subscriptions), "100", 1, 10000, NULL,
+     "tickers one WebSocket client may watch at once"},
+    {"api.live_queue_max", "live-queue-max", CONFIG_INT, FIELD(live_queue_max), "100000", 100, 10000000, NULL,
+     "frames waiting between the Kafka consumer and the WebSocket thread"},
+};
+
+const struct config_spec API_CONFIG = {
+    .program = "tickerflow-api",
+    .summary = "Serves the dashboard, ticker history over HTTP and live changes over WebSocket, on one port.",
+    .section = "api",
+    .options = OPTIONS,
+    .option_count = sizeof OPTIONS / sizeof OPTIONS[0],
+};

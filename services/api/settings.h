@@ -1,0 +1,21 @@
+#ifndef API_SETTINGS_H
+#define API_SETTINGS_H
+
+#include "config.h"
+
+struct api_settings {
+    struct shared_settings shared;
+    long long port;
+    char *bind_address;
+    char *frontend_dir;
+    long long query_threads;
+    long long max_pending_queries;
+    long long history_max_limit;
+    long long client_queue_max;
+    long long max_subscriptions;
+    long long live_queue_max;
+};
+
+extern const struct config_spec API_CONFIG;
+
+#endif
