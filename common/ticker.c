@@ -88,7 +88,7 @@ int ticker_decode(const char *data, size_t length, struct ticker *ticker, struct
 
     json_error_t json_error;
     /* Jansson rejects invalid UTF-8 and embedded NUL by default; duplicates only if asked. */
-    json_t *root = json_loadb(data, length, JSON_REJECT_DUPLICATES, &json_error);
+    json_t *root = json_loadb(data, length, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &json_error);
     if (root == NULL)
         return error_set(err, "invalid JSON at byte %d: %s", json_error.position, json_error.text);
 

@@ -108,7 +108,7 @@ char *api_error_body(const char *reason)
 int client_message_parse(const char *text, size_t length, struct client_message *message, struct error *err)
 {
     json_error_t json_error;
-    json_t *root = json_loadb(text, length, JSON_REJECT_DUPLICATES, &json_error);
+    json_t *root = json_loadb(text, length, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &json_error);
     if (root == NULL)
         return error_set(err, "invalid JSON at byte %d: %s", json_error.position, json_error.text);
 

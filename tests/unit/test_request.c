@@ -1,0 +1,167 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "request.h"
+
+static void expect_route_error(const char *path, int status, const char *reason)
+{
+    enum api_route route;
+    char name[TICKER_NAME_MAX + 1];
+    int got_status = 0;
+    struct error err = {{0}};
+    assert_int_equal(api_route_parse(path, &route, name, &got_status, &err), -1);
+    assert_int_equal(got_status, status);
+    if (strstr(err.message, reason) == NULL)
+        fail_msg("%s: expected '%s', got '%s'", path, reason, err.message);
+}
+
+static void routes_known_paths(void **unused)
+{
+    enum api_route route;
+    char name[TICKER_NAME_MAX + 1];
+    int status;
+    assert_int_equal(api_route_parse("/api/tickers", &route, name, &status, NULL), 0);
+    assert_int_equal(route, API_ROUTE_TICKERS);
+    assert_int_equal(api_route_parse("/api/tickers/ticker_07/history", &route, name, &status, NULL), 0);
+    assert_int_equal(route, API_ROUTE_HISTORY);
+    assert_string_equal(name, "ticker_07");
+}
+
+static void rejects_unknown_paths_and_bad_names(void **unused)
+{
+    expect_route_error("/api", 404, "no such endpoint");
+    expect_route_error("/api/", 404, "no such endpoint");
+    expect_route_error("/api/tickersX", 404, "no such endpoint");
+    expect_route_error("/api/tickers/", 404, "no such endpoint");
+    expect_route_error("/api/tickers/ticker_07", 404, "no such endpoint");
+    expect_route_error("/api/tickers/ticker_07/", 404, "no such endpoint");
+    expect_route_error("/api/tickers/ticker_07/historyX", 404, "no such endpoint");
+    expect_route_error("/api/tickers/ticker_07/history/x", 404, "no such endpoint");
+    expect_route_error("/api/tickers//history", 400, "invalid ticker: name is empty");
+    expect_route_error("/api/tickers/ticker-07/history", 400, "invalid ticker: name has a character outside");
+    expect_route_error("/api/tickers/ticker_0000007/history", 400, "14 bytes long");
+}
+
+static int parse(const char *const *arguments, size_t count, struct history_query *query, struct error *err)
+{
+    return history_query_parse(arguments, count, 10000, query, err);
+}
+
+static void history_defaults_and_values(void **unused)
+{
+    struct history_query query;
+    assert_int_equal(parse(NULL, 0, &query, NULL), 0);
+    assert_int_equal(query.limit, HISTORY_DEFAULT_LIMIT);
+    assert_true(query.from_us == INT64_MIN);
+    assert_true(query.to_us == INT64_MAX);
+
+    const char *const arguments[] = {"from=2026-11-23T12:00:00Z", "to=2026-11-23T13:00:00.5+01:00", "limit=10000"};
+    assert_int_equal(parse(arguments, 3, &query, NULL), 0);
+    assert_int_equal(query.from_us, 1795435200000000LL);
+    assert_int_equal(query.to_us, 1795435200500000LL);
+    assert_int_equal(query.limit, 10000);
+
+    assert_int_equal(history_query_parse(NULL, 0, 50, &query, NULL), 0);
+    assert_int_equal(query.limit, 50); /* the default never exceeds the configured maximum */
+}
+
+static void expect_history_error(const char *const *arguments, size_t count, const char *reason)
+{
+    struct history_query query;
+    struct error err = {{0}};
+    assert_int_equal(parse(arguments, count, &query, &err), -1);
+    if (strstr(err.message, reason) == NULL)
+        fail_msg("expected '%s', got '%s'", reason, err.message);
+}
+
+#define HISTORY_ERROR(reason, ...)                                                                   \
+    do {                                                                                             \
+        const char *const arguments[] = {__VA_ARGS__};                                               \
+        expect_history_error(arguments, sizeof arguments / sizeof arguments[0], reason);             \
+    } while (0)
+
+static void history_rejects_every_bad_parameter(void **unused)
+{
+    HISTORY_ERROR("parameter 'limit': must be an integer from 1 to 10000", "limit=0");
+    HISTORY_ERROR("parameter 'limit': must be an integer from 1 to 10000", "limit=10001");
+    HISTORY_ERROR("parameter 'limit': must be an integer", "limit=ten");
+    HISTORY_ERROR("parameter 'limit': must be an integer", "limit=5x");
+    HISTORY_ERROR("parameter 'limit': must be an integer", "limit=-5");
+    HISTORY_ERROR("parameter 'from': time is not RFC 3339", "from=yesterday");
+    HISTORY_ERROR("parameter 'to': time lacks a time zone", "to=2026-11-23T12:00:00");
+    HISTORY_ERROR("parameter 'from' is after 'to'", "from=2026-11-23T12:00:01Z", "to=2026-11-23T12:00:00Z");
+    HISTORY_ERROR("parameter 'limit' given twice", "limit=1", "limit=2");
+    HISTORY_ERROR("unknown parameter 'max' (expected from, to, limit)", "max=3");
+    HISTORY_ERROR("parameter 'limit' has no value", "limit");
+    HISTORY_ERROR("parameter 'from=' has no value", "from=");
+}
+
+static void endpoints_without_parameters_reject_any(void **unused)
+{
+    const char *const arguments[] = {"x=1"};
+    struct error err;
+    assert_int_equal(no_arguments_parse(NULL, 0, &err), 0);
+    assert_int_equal(no_arguments_parse(arguments, 1, &err), -1);
+    assert_string_equal(err.message, "unknown parameter 'x' (this endpoint takes none)");
+}
+
+static void expect_client_error(const char *text, const char *reason)
+{
+    struct client_message message;
+    struct error err = {{0}};
+    assert_int_equal(client_message_parse(text, strlen(text), &message, &err), -1);
+    if (strstr(err.message, reason) == NULL)
+        fail_msg("%s: expected '%s', got '%s'", text, reason, err.message);
+}
+
+static void client_messages(void **unused)
+{
+    struct client_message message;
+    const char subscribe[] = "{\"op\":\"subscribe\",\"ticker\":\"ticker_07\"}";
+    assert_int_equal(client_message_parse(subscribe, sizeof subscribe - 1, &message, NULL), 0);
+    assert_int_equal(message.op, CLIENT_SUBSCRIBE);
+    assert_string_equal(message.ticker, "ticker_07");
+    const char unsubscribe[] = "{\"ticker\":\"t\",\"op\":\"unsubscribe\"}";
+    assert_int_equal(client_message_parse(unsubscribe, sizeof unsubscribe - 1, &message, NULL), 0);
+    assert_int_equal(message.op, CLIENT_UNSUBSCRIBE);
+
+    expect_client_error("", "invalid JSON");
+    expect_client_error("hello", "invalid JSON");
+    expect_client_error("[\"subscribe\"]", "must be a JSON object");
+    expect_client_error("\"subscribe\"", "must be a JSON object");
+    expect_client_error("{\"ticker\":\"t\"}", "field 'op' must be a string");
+    expect_client_error("{\"op\":1,\"ticker\":\"t\"}", "field 'op' must be a string");
+    expect_client_error("{\"op\":\"dance\",\"ticker\":\"t\"}", "unknown op 'dance'");
+    expect_client_error("{\"op\":\"subscribe\"}", "field 'ticker' must be a string");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":[\"t\"]}", "field 'ticker' must be a string");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"\"}", "invalid ticker: name is empty");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a b\"}", "invalid ticker");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"x\":1}", "unknown field 'x'");
+    expect_client_error("{\"op\":\"subscribe\",\"op\":\"subscribe\",\"ticker\":\"t\"}", "invalid JSON");
+}
+
+static void error_bodies_are_escaped_json(void **unused)
+{
+    char *body = api_error_body("bad \"quote\" and \\ slash");
+    assert_string_equal(body, "{\"error\":\"bad \\\"quote\\\" and \\\\ slash\"}");
+    free(body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(routes_known_paths),
+        cmocka_unit_test(rejects_unknown_paths_and_bad_names),
+        cmocka_unit_test(history_defaults_and_values),
+        cmocka_unit_test(history_rejects_every_bad_parameter),
+        cmocka_unit_test(endpoints_without_parameters_reject_any),
+        cmocka_unit_test(client_messages),
+        cmocka_unit_test(error_bodies_are_escaped_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
