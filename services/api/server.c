@@ -12,6 +12,7 @@
 #include "live_feed.h"
 #include "log.h"
 #include "query_pool.h"
+#include "recent_ticks.h"
 #include "request.h"
 
 #define LIVE_PROTOCOL "tickerflow-live"
@@ -51,6 +52,7 @@ struct api_server {
     struct lws_context *context;
     struct live_feed *feed;
     struct query_pool *pool;
+    struct recent_ticks *recent;
     struct ws_session *clients;
     size_t client_count;
     char frontend_path[PATH_MAX];
@@ -109,6 +111,15 @@ static void reject_message(struct api_server *server, struct ws_session *client,
     send_reply(server, client, "error", "error", reason);
 }
 
+/* Sends the ticker's recent window, oldest first, ahead of its next live frames. */
+static void replay_recent(struct api_server *server, struct ws_session *client, const char *ticker)
+{
+    struct frame *frames[1024];
+    size_t count = recent_ticks_of(server->recent, ticker, frames, sizeof frames / sizeof frames[0]);
+    for (size_t i = 0; i < count; i++)
+        send_frame(server, client, frame_ref(frames[i]));
+}
+
 static void apply_message(struct api_server *server, struct ws_session *client, const struct client_message *message)
 {
     if (message->op == CLIENT_SUBSCRIBE) {
@@ -123,6 +134,7 @@ static void apply_message(struct api_server *server, struct ws_session *client, 
             memcpy(client->subscriptions[client->subscription_count++], message->ticker, TICKER_NAME_MAX + 1);
         }
         send_reply(server, client, "subscribed", "ticker", message->ticker);
+        replay_recent(server, client, message->ticker);
         return;
     }
     for (size_t i = 0; i < client->subscription_count; i++) {
@@ -224,6 +236,7 @@ static void deliver_live_frames(struct api_server *server)
 {
     for (struct frame *frame = live_feed_take(server->feed), *next; frame != NULL; frame = next) {
         next = frame->next;
+        recent_ticks_remember(server->recent, frame);
         for (struct ws_session *client = server->clients; client != NULL; client = client->next) {
             if (is_subscribed(client, frame->ticker))
                 send_frame(server, client, frame_ref(frame));
@@ -265,7 +278,9 @@ static int on_live_event(struct lws *wsi, enum lws_callback_reasons reason, void
         }
         return 0;
     default:
-        return 0;
+        /* As the first protocol this one also sees the static file transfers: lws's
+         * default handling ends each transaction so keep-alive connections stay usable. */
+        return lws_callback_http_dummy(wsi, reason, user, in, length);
     }
 }
 
@@ -422,6 +437,11 @@ static int on_api_event(struct lws *wsi, enum lws_callback_reasons reason, void 
         end_request(session);
         handle_request(server_of(wsi), session, wsi, in != NULL ? (const char *)in : "");
         return 0;
+    case LWS_CALLBACK_HTTP_BODY:
+        return 0; /* no endpoint takes a body; the 405 goes out once it has been read */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        lws_callback_on_writable(wsi);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return write_response(session);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -514,6 +534,9 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
         error_set(err, "cannot listen on %s:%lld (port in use?)", settings->bind_address, settings->port);
         goto fail;
     }
+    server->recent = recent_ticks_new((size_t)settings->replay_ticks, (size_t)settings->max_tickers, err);
+    if (server->recent == NULL)
+        goto fail;
     server->pool = query_pool_start(settings->shared.database_url, (int)settings->query_threads,
                                     (size_t)settings->max_pending_queries, wake_from_thread, server, err);
     if (server->pool == NULL)
@@ -554,6 +577,7 @@ void api_server_stop(struct api_server *server)
     if (server->context != NULL)
         lws_context_destroy(server->context); /* closes every client; sessions detach their jobs */
     query_pool_stop(pool);
+    recent_ticks_destroy(server->recent);
     log_info("server stopped (%" PRIu64 " HTTP and %" PRIu64 " WebSocket requests rejected)", server->http_rejected,
              server->ws_rejected);
     free(server);

@@ -24,6 +24,11 @@ static const struct config_option OPTIONS[] = {
      "tickers one WebSocket client may watch at once"},
     {"api.live_queue_max", "live-queue-max", CONFIG_INT, FIELD(live_queue_max), "100000", 100, 10000000, NULL,
      "frames waiting between the Kafka consumer and the WebSocket thread"},
+    {"api.replay_ticks", "replay-ticks", CONFIG_INT, FIELD(replay_ticks), "64", 0, 1024, NULL,
+     "recent ticks per ticker sent to a client when it subscribes, so history (which the bridge stores "
+     "a little late) and live join without a hole"},
+    {"api.max_tickers", "max-tickers", CONFIG_INT, FIELD(max_tickers), "10000", 1, 1000000, NULL,
+     "distinct tickers that get a replay window"},
 };
 
 const struct config_spec API_CONFIG = {

@@ -14,6 +14,8 @@ struct api_settings {
     long long client_queue_max;
     long long max_subscriptions;
     long long live_queue_max;
+    long long replay_ticks;
+    long long max_tickers;
 };
 
 extern const struct config_spec API_CONFIG;

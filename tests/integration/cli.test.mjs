@@ -1,1 +1,97 @@
-process.exit(77)
+// Every daemon's command line: --help, --version, refusing bad options with exit code 2,
+// config.yaml and environment handling, and the producer's --dry-run output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireServices, runDaemon, startDaemon, waitFor } from '../lib/harness.mjs';
+
+requireServices();
+
+const DAEMONS = ['producer', 'bridge', 'api'];
+
+for (const daemon of DAEMONS) {
+  test(`${daemon}: --help documents every option and exits 0`, async () => {
+    const { status, stdout } = await runDaemon(daemon, ['--help']);
+    assert.equal(status, 0);
+    assert.match(stdout, new RegExp(`^Usage: tickerflow-${daemon} \\[OPTION\\]\\.\\.\\.`));
+    for (const flag of ['--log-level', '--kafka-brokers', '--kafka-topic', '--database-url', '--config', '--version']) {
+      assert.ok(stdout.includes(flag), `${flag} in help`);
+    }
+    assert.match(stdout, /env KAFKA_BROKERS/);
+    assert.match(stdout, /env DATABASE_URL/);
+  });
+
+  test(`${daemon}: --version prints the version and exits 0`, async () => {
+    const { status, stdout } = await runDaemon(daemon, ['--version']);
+    assert.equal(status, 0);
+    assert.match(stdout, new RegExp(`^tickerflow-${daemon} \\d+\\.\\d+\\.\\d+\\n$`));
+  });
+
+  test(`${daemon}: unknown and invalid options exit 2 with a clear message`, async () => {
+    const unknown = await runDaemon(daemon, ['--frobnicate']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, new RegExp(`tickerflow-${daemon}: unknown option '--frobnicate' \\(see --help\\)`));
+    const level = await runDaemon(daemon, ['--log-level', 'chatty']);
+    assert.equal(level.status, 2);
+    assert.match(level.stderr, /option '--log-level': 'chatty' is not one of: debug, info, warn, error/);
+    const env = await runDaemon(daemon, [], { env: { LOG_LEVEL: 'loud' } });
+    assert.equal(env.status, 2);
+    assert.match(env.stderr, /environment variable LOG_LEVEL: 'loud' is not one of/);
+    const stray = await runDaemon(daemon, ['extra']);
+    assert.equal(stray.status, 2);
+    assert.match(stray.stderr, /unexpected argument 'extra'/);
+  });
+
+  test(`${daemon}: a typo in config.yaml exits 2 naming the file and line`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tickerflow-config-'));
+    writeFileSync(join(dir, 'config.yaml'), 'kafka:\n  topic: tickers\n  brokerz: x:1\n');
+    const { status, stderr } = await runDaemon(daemon, [], { cwd: dir });
+    assert.equal(status, 2);
+    assert.match(stderr, /config\.yaml:3: unknown option 'kafka\.brokerz'/);
+  });
+}
+
+test('producer: integer options are range-checked', async () => {
+  for (const [args, pattern] of [
+    [['--tickers', '0'], /'0' is not an integer between 1 and 1000/],
+    [['--tickers=1001'], /between 1 and 1000/],
+    [['--interval-ms', 'fast'], /'fast' is not an integer/],
+    [['--dry-run=perhaps'], /'perhaps' is not a boolean/],
+  ]) {
+    const { status, stderr } = await runDaemon('producer', args);
+    assert.equal(status, 2, args.join(' '));
+    assert.match(stderr, pattern);
+  }
+});
+
+test('producer: --dry-run prints one JSON line per ticker per interval, starting from 0', async () => {
+  const producer = startDaemon('producer',
+    ['--dry-run', '--seed-from-database=false', '--tickers', '3', '--interval-ms', '100'], { captureStdout: true });
+  await waitFor('five rounds of output', () => producer.stdout.split('\n').length > 15);
+  assert.equal(await producer.stop(), 0);
+  const lines = producer.stdout.trim().split('\n');
+  const messages = lines.map((line) => JSON.parse(line));
+  assert.deepEqual(Object.keys(messages[0]), ['name', 'value', 'time']);
+  assert.deepEqual(messages.slice(0, 3).map((m) => m.name), ['ticker_00', 'ticker_01', 'ticker_02']);
+  for (const m of messages.slice(0, 3)) assert.ok(m.value === 1 || m.value === -1, 'first move from 0');
+  for (const line of lines) assert.match(line, /^\{"name":"ticker_0[0-2]","value":-?\d+,"time":"[0-9T:.-]{26}Z"\}$/);
+  const previous = {};
+  for (const m of messages) {
+    if (m.name in previous) assert.equal(Math.abs(m.value - previous[m.name]), 1, 'one step at a time');
+    previous[m.name] = m.value;
+  }
+});
+
+test('config.yaml is read, and the environment overrides it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tickerflow-config-'));
+  writeFileSync(join(dir, 'config.yaml'), 'producer:\n  tickers: 2\n  interval_ms: 100\n  dry_run: true\n' +
+    '  seed_from_database: false\nbridge:\n  group_id: ignored-by-the-producer\n');
+  const producer = startDaemon('producer', ['--config', join(dir, 'config.yaml')],
+    { captureStdout: true, env: { PRODUCER_TICKERS: '4' } });
+  await waitFor('two rounds', () => producer.stdout.split('\n').length > 8);
+  assert.equal(await producer.stop(), 0);
+  const names = new Set(producer.stdout.trim().split('\n').map((line) => JSON.parse(line).name));
+  assert.deepEqual([...names].sort(), ['ticker_00', 'ticker_01', 'ticker_02', 'ticker_03'], 'env beats the file');
+});
