@@ -7,8 +7,9 @@
 /* Runs on librdkafka's internal threads; log.h is thread-safe. */
 static void forward_log(const rd_kafka_t *client, int syslog_level, const char *facility, const char *text)
 {
-    enum log_level level = syslog_level <= 3 ? LOG_ERROR : syslog_level <= 4 ? LOG_WARN
-                         : syslog_level <= 6 ? LOG_INFO : LOG_DEBUG;
+    /* librdkafka logs a refused connection at LOG_ERR and retries it; errors that need a
+     * person reach forward_error. So its own lines are warnings at most. */
+    enum log_level level = syslog_level <= 4 ? LOG_WARN : syslog_level <= 6 ? LOG_INFO : LOG_DEBUG;
     log_message(level, "kafka %s: %s", facility, text);
 }
 

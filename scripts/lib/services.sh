@@ -118,9 +118,10 @@ kafka_stop() {
   pid=$(cat "$pidfile")
   if kill "$pid" 2>/dev/null; then
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
+  return 0
 }
 
 # kafka_create_topic BROKERS TOPIC PARTITIONS: the official TopicCommand (kafka-topics.sh).
