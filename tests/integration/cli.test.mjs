@@ -95,3 +95,12 @@ test('config.yaml is read, and the environment overrides it', async () => {
   const names = new Set(producer.stdout.trim().split('\n').map((line) => JSON.parse(line).name));
   assert.deepEqual([...names].sort(), ['ticker_00', 'ticker_01', 'ticker_02', 'ticker_03'], 'env beats the file');
 });
+
+test('docs/configuration.md is generated from the current option tables', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { root, buildDir } = await import('../lib/harness.mjs');
+  const generated = execFileSync(join(root, 'scripts', 'gen-config-docs'), [buildDir], { encoding: 'utf8' });
+  const committed = readFileSync(join(root, 'docs', 'configuration.md'), 'utf8');
+  assert.equal(committed, generated, 'run scripts/gen-config-docs > docs/configuration.md');
+});

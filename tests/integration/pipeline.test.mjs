@@ -94,6 +94,13 @@ test('bad WebSocket messages get an error each and the connection keeps working'
   await waitFor('live ticks after the errors', () => client.ticks().some((m) => m.name === 'ticker_01'));
   assert.match(stack.daemons.api.log(), /rejected WebSocket message \(7 so far\)/);
   client.close();
+
+  // Text that is not UTF-8 breaks the WebSocket protocol itself: closed with 1007.
+  const broken = await openClient(stack.port);
+  const closed = new Promise((resolve) => broken.socket.on('close', (code) => resolve(code)));
+  broken.socket.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
+  assert.equal(await closed, 1007);
+  assert.ok(stack.daemons.api.running());
 });
 
 test('GET /api/tickers returns every ticker in records with its latest value', async () => {
