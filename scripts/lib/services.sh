@@ -28,20 +28,33 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# postgres_start DIR PORT: initdb DIR/pgdata on first use, start on 127.0.0.1:PORT, and
+# The cluster's folder for state folder DIR: DIR/pgdata, unless the postgres user cannot
+# reach DIR (a root-owned 0700 folder, root's home): then a folder of its own, named
+# after DIR, under /var/lib/postgresql.
+pg_data_dir() {
+  local dir=$1
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+    echo "$dir/pgdata"
+  else
+    echo "/var/lib/postgresql/tickerflow-$(realpath -m "$dir" | md5sum | cut -c1-12)"
+  fi
+}
+
+# postgres_start DIR PORT: initdb on first use, start on 127.0.0.1:PORT (TCP only), and
 # create role and database 'tickerflow' (password 'tickerflow', the documented local default).
 postgres_start() {
-  local dir=$1 port=$2 data=$1/pgdata
+  local dir=$1 port=$2 data
   mkdir -p "$dir"
-  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  data=$(pg_data_dir "$dir")
   if [ ! -f "$data/PG_VERSION" ]; then
+    if [ "$(id -u)" = 0 ]; then mkdir -p "$data" && chown postgres: "$data" && chmod 700 "$data"; fi
     as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { say "initdb failed: see $dir/initdb.log"; return 1; }
   fi
   # Durability stays on (fsync): benchmarks and tests measure what users get.
-  as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200" start >/dev/null ||
-    { say "PostgreSQL did not start: see $dir/postgres.log"; return 1; }
+  as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories= -c max_connections=200" start >/dev/null ||
+    { say "PostgreSQL did not start: see $data/server.log"; return 1; }
   psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || return 1
 SELECT 'CREATE ROLE tickerflow LOGIN PASSWORD ''tickerflow'''
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tickerflow') \gexec
@@ -50,9 +63,12 @@ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'tickerflow') \gexec
 SQL
 }
 
+# postgres_stop DIR [remove]: stops the cluster of DIR; with "remove", deletes its files too.
 postgres_stop() {
-  local data=$1/pgdata
+  local data
+  data=$(pg_data_dir "$1")
   [ -f "$data/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1
+  [ "${2:-}" = remove ] && rm -rf "$data"
   return 0
 }
 
