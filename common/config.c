@@ -61,8 +61,8 @@ int config_set(const struct config_option *option, const char *text, void *setti
 {
     switch (option->type) {
     case CONFIG_STRING:
-        if (text[0] == '\0')
-            return error_set(err, "must not be empty");
+        if ((long long)strlen(text) < option->min)
+            return error_set(err, option->min == 1 ? "must not be empty" : "must be at least %lld bytes", option->min);
         return set_string(option, text, settings, err);
     case CONFIG_INT: {
         char *end;

@@ -23,7 +23,7 @@
 #include "log.h"
 
 enum config_type {
-    CONFIG_STRING, /* char * field, non-empty, owned by the settings (config_free releases it) */
+    CONFIG_STRING, /* char * field of at least `min` bytes, owned by the settings (config_free frees it) */
     CONFIG_INT,    /* long long field within [min, max] */
     CONFIG_BOOL,   /* bool field: true/false, yes/no, on/off, 1/0; a bare --flag means true */
     CONFIG_CHOICE, /* char * field holding one of `choices` */
@@ -35,7 +35,7 @@ struct config_option {
     enum config_type type;
     size_t offset; /* offsetof the field in the caller's settings struct */
     const char *default_value; /* text, parsed like any other source */
-    long long min, max;        /* CONFIG_INT only */
+    long long min, max;        /* CONFIG_INT bounds; CONFIG_STRING: min is the shortest length */
     const char *const *choices; /* CONFIG_CHOICE only, NULL-terminated */
     const char *help;
 };
@@ -63,12 +63,12 @@ struct shared_settings {
 #define CONFIG_SHARED_OPTIONS(type, member)                                                                     \
     {"log_level", "log-level", CONFIG_CHOICE, offsetof(type, member.log_level), "info", 0, 0,                   \
      LOG_LEVEL_NAMES, "lowest level of log lines written to stderr"},                                  \
-    {"kafka.brokers", "kafka-brokers", CONFIG_STRING, offsetof(type, member.kafka_brokers), "localhost:9092", 0, \
+    {"kafka.brokers", "kafka-brokers", CONFIG_STRING, offsetof(type, member.kafka_brokers), "localhost:9092", 1, \
      0, NULL, "Kafka bootstrap servers, host:port[,host:port...]"},                                             \
-    {"kafka.topic", "kafka-topic", CONFIG_STRING, offsetof(type, member.kafka_topic), "tickers", 0, 0, NULL,     \
+    {"kafka.topic", "kafka-topic", CONFIG_STRING, offsetof(type, member.kafka_topic), "tickers", 1, 0, NULL,     \
      "Kafka topic carrying ticker messages"},                                                                   \
     {"database.url", "database-url", CONFIG_STRING, offsetof(type, member.database_url),                        \
-     "postgresql://tickerflow:tickerflow@localhost:5432/tickerflow", 0, 0, NULL,                                \
+     "postgresql://tickerflow:tickerflow@localhost:5432/tickerflow", 1, 0, NULL,                                \
      "PostgreSQL connection URI or key=value string (libpq syntax)"}
 
 enum config_result {

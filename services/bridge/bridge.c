@@ -1,6 +1,8 @@
 #include "bridge.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -13,11 +15,22 @@
 
 #define REPORT_INTERVAL_MS 60000
 #define IDLE_POLL_MS 100
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 8000
+#define COMMITTED_TIMEOUT_MS 10000
 
 struct totals {
-    uint64_t stored;   /* rows committed to Postgres */
-    uint64_t rejected; /* malformed messages skipped */
+    uint64_t stored;       /* rows committed to Postgres */
+    uint64_t dead_letters; /* messages stored in dead_letters */
     uint64_t batches;
+    uint64_t dropped;      /* messages of failed batches, read again afterwards */
+};
+
+/* What this bridge knows of one assigned partition. */
+struct position {
+    int32_t partition;
+    int64_t stored;   /* next offset according to bridge_offsets, or RECORD_WRITER_NO_OFFSET */
+    int64_t expected; /* offset of the next message to accept, -1 to accept the first that comes */
 };
 
 struct bridge {
@@ -26,9 +39,15 @@ struct bridge {
     struct record_batch *batch;
     struct record_writer *writer;
     int64_t batch_started_ms; /* when the first message of the batch arrived */
-    bool paused;              /* consumption paused while Postgres is away */
-    struct totals totals;
-    struct totals reported;
+
+    struct position *positions; /* of the current assignment */
+    size_t position_count;
+    bool positions_known;   /* false: paused until Postgres tells where to read */
+    int64_t next_resolve_ms;
+    int retry_ms;
+    int64_t *expected;      /* scratch: expected offsets of the batch's partitions */
+
+    struct totals totals, reported;
     int64_t last_report_ms;
 };
 
@@ -39,80 +58,120 @@ static int64_t monotonic_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-static int commit_offsets(struct bridge *bridge, bool synchronous, struct error *err)
+static struct position *position_of(struct bridge *bridge, int32_t partition)
+{
+    for (size_t i = 0; i < bridge->position_count; i++) {
+        if (bridge->positions[i].partition == partition)
+            return &bridge->positions[i];
+    }
+    return NULL;
+}
+
+/* Kafka's committed offsets follow Postgres, for lag monitoring only. */
+static void commit_to_kafka(struct bridge *bridge)
 {
     size_t count;
     const struct record_batch_offset *offsets = record_batch_offsets(bridge->batch, &count);
-    if (count == 0)
-        return 0;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)count);
     for (size_t i = 0; i < count; i++)
         rd_kafka_topic_partition_list_add(list, bridge->settings->shared.kafka_topic, offsets[i].partition)->offset =
             offsets[i].next_offset;
-    rd_kafka_resp_err_t code = rd_kafka_commit(bridge->consumer, list, synchronous ? 0 : 1);
+    rd_kafka_commit(bridge->consumer, list, 1);
     rd_kafka_topic_partition_list_destroy(list);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return error_set(err, "committing offsets: %s", rd_kafka_err2str(code));
-    return 0;
 }
 
-/* One attempt: store the rows, then commit their offsets. */
-static int store_batch(struct bridge *bridge, bool synchronous_commit, struct error *err)
+/* One attempt to store the batch. On success the positions move on. */
+static int store_batch(struct bridge *bridge, struct error *err)
 {
-    if (record_writer_write(bridge->writer, bridge->batch, err) < 0)
+    size_t count;
+    const struct record_batch_offset *offsets = record_batch_offsets(bridge->batch, &count);
+    int64_t *expected = realloc(bridge->expected, (count + 1) * sizeof *expected);
+    if (expected == NULL)
+        return error_set(err, "out of memory");
+    bridge->expected = expected;
+    for (size_t i = 0; i < count; i++) {
+        struct position *position = position_of(bridge, offsets[i].partition);
+        expected[i] = position != NULL ? position->stored : RECORD_WRITER_NO_OFFSET;
+    }
+    size_t refused_before = record_batch_dead_letters(bridge->batch);
+    if (record_writer_store(bridge->writer, bridge->batch, bridge->settings->shared.kafka_topic, expected, err) < 0)
         return -1;
-    bridge->totals.stored += record_batch_rows(bridge->batch);
+
+    size_t refused_rows = record_batch_dead_letters(bridge->batch) - refused_before;
+    bridge->totals.stored += record_batch_rows(bridge->batch) - refused_rows;
+    bridge->totals.dead_letters += record_batch_dead_letters(bridge->batch);
     bridge->totals.batches++;
-    /* The rows are safe; a failed commit only means they may be delivered again. */
-    struct error commit_error;
-    if (commit_offsets(bridge, synchronous_commit, &commit_error) < 0)
-        log_warn("%s (rows are stored; they may be re-delivered)", commit_error.message);
+    for (size_t i = 0; i < count; i++) {
+        struct position *position = position_of(bridge, offsets[i].partition);
+        if (position != NULL)
+            position->stored = offsets[i].next_offset;
+    }
+    commit_to_kafka(bridge);
     record_batch_clear(bridge->batch);
     return 0;
 }
 
-static void set_paused(struct bridge *bridge, bool paused)
+/* Stops consuming until resolve_positions has read where to resume from Postgres. */
+static void forget_positions(struct bridge *bridge)
 {
+    bridge->totals.dropped += record_batch_messages(bridge->batch);
+    record_batch_clear(bridge->batch);
     rd_kafka_topic_partition_list_t *assignment = NULL;
     if (rd_kafka_assignment(bridge->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (paused)
-            rd_kafka_pause_partitions(bridge->consumer, assignment);
-        else
-            rd_kafka_resume_partitions(bridge->consumer, assignment);
+        rd_kafka_pause_partitions(bridge->consumer, assignment);
         rd_kafka_topic_partition_list_destroy(assignment);
     }
-    bridge->paused = paused;
+    bridge->positions_known = false;
+}
+
+static void on_assign(struct bridge *bridge, rd_kafka_topic_partition_list_t *partitions)
+{
+    log_info("assigned %d partitions; reading their positions from PostgreSQL", partitions->cnt);
+    struct position *positions = realloc(bridge->positions, ((size_t)partitions->cnt + 1) * sizeof *positions);
+    if (positions == NULL) {
+        log_error("out of memory on assignment; stopping");
+        shutdown_request();
+        return;
+    }
+    bridge->positions = positions;
+    bridge->position_count = (size_t)partitions->cnt;
+    for (int i = 0; i < partitions->cnt; i++)
+        positions[i] = (struct position){partitions->elems[i].partition, RECORD_WRITER_NO_OFFSET, -1};
+    rd_kafka_assign(bridge->consumer, partitions);
+    rd_kafka_pause_partitions(bridge->consumer, partitions);
+    bridge->positions_known = false;
+    bridge->next_resolve_ms = 0;
+}
+
+static void on_revoke(struct bridge *bridge, rd_kafka_topic_partition_list_t *partitions)
+{
+    /* Store what we hold before another bridge takes over; if that fails, the batch is
+     * dropped and the next owner reads it from the offsets in Postgres. */
+    log_info("revoked %d partitions", partitions->cnt);
+    struct error err;
+    if (bridge->positions_known && record_batch_messages(bridge->batch) > 0 && store_batch(bridge, &err) < 0)
+        log_warn("could not store the batch before the rebalance (%s); the next owner reads it again", err.message);
+    bridge->totals.dropped += record_batch_messages(bridge->batch);
+    record_batch_clear(bridge->batch);
+    rd_kafka_assign(bridge->consumer, NULL);
+    bridge->position_count = 0;
+    bridge->positions_known = false;
 }
 
 static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *partitions,
                          void *opaque)
 {
-    struct bridge *bridge = opaque;
-    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        log_info("assigned %d partitions", partitions->cnt);
-        rd_kafka_assign(consumer, partitions);
-        if (bridge->paused)
-            rd_kafka_pause_partitions(consumer, partitions);
-        return;
-    }
-    /* Revoked: store what we hold for these partitions before another bridge reads them.
-     * If Postgres is away, drop the batch: its offsets are uncommitted, so the next owner
-     * re-reads those messages and nothing is lost. */
-    log_info("revoked %d partitions", partitions->cnt);
-    struct error err;
-    if (record_batch_messages(bridge->batch) > 0 && store_batch(bridge, true, &err) < 0) {
-        log_warn("could not store %zu messages before the rebalance (%s); they will be re-read", record_batch_messages(bridge->batch),
-                 err.message);
-        record_batch_clear(bridge->batch);
-    }
-    rd_kafka_assign(consumer, NULL);
+    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(opaque, partitions);
+    else
+        on_revoke(opaque, partitions);
 }
 
 static void on_commit(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *offsets,
                       void *opaque)
 {
     if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_warn("offset commit failed: %s (the rows are stored; they may be re-delivered)", rd_kafka_err2str(code));
+        log_debug("committing offsets to Kafka (monitoring only) failed: %s", rd_kafka_err2str(code));
 }
 
 static void prepare_consumer(rd_kafka_conf_t *conf)
@@ -123,15 +182,23 @@ static void prepare_consumer(rd_kafka_conf_t *conf)
 
 static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
 {
-    /* No auto commit and no auto offset store: offsets are committed by store_batch only. */
-    const char *const properties[] = {
+    char session_timeout[24];
+    snprintf(session_timeout, sizeof session_timeout, "%lld", bridge->settings->session_timeout_ms);
+    const char *properties[] = {
         "group.id", bridge->settings->group_id,
+        "session.timeout.ms", session_timeout,
         "enable.auto.commit", "false",
         "enable.auto.offset.store", "false",
         "auto.offset.reset", "earliest",
         "client.id", "tickerflow-bridge",
+        NULL, NULL, /* room for group.instance.id */
         NULL,
     };
+    if (bridge->settings->instance_id[0] != '\0') {
+        size_t last = sizeof properties / sizeof properties[0] - 1;
+        properties[last - 2] = "group.instance.id";
+        properties[last - 1] = bridge->settings->instance_id;
+    }
     rd_kafka_t *consumer = kafka_client_new(RD_KAFKA_CONSUMER, bridge->settings->shared.kafka_brokers, properties,
                                             bridge, prepare_consumer, err);
     if (consumer == NULL)
@@ -150,26 +217,92 @@ static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
     return consumer;
 }
 
-/* Sleeps `delay_ms` in short steps so shutdown is noticed, serving Kafka meanwhile so the
- * group membership stays alive (partitions are paused, so no message should arrive). */
-static void wait_serving_kafka(struct bridge *bridge, int delay_ms)
+/* The seek target of each assigned partition: its offset in Postgres; without one, the
+ * group's committed offset in Kafka; without that, the beginning. */
+static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t *targets, struct error *err)
 {
-    for (int waited = 0; waited < delay_ms && !shutdown_requested(); waited += IDLE_POLL_MS)
-        bridge_poll(bridge, IDLE_POLL_MS);
+    struct stored_offset *stored = NULL;
+    size_t stored_count = 0;
+    if (record_writer_load_offsets(bridge->writer, bridge->settings->shared.kafka_topic, &stored, &stored_count,
+                                   err) < 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *unknown = rd_kafka_topic_partition_list_new(1);
+    for (size_t i = 0; i < bridge->position_count; i++) {
+        struct position *position = &bridge->positions[i];
+        position->stored = RECORD_WRITER_NO_OFFSET;
+        for (size_t j = 0; j < stored_count; j++) {
+            if (stored[j].partition == position->partition)
+                position->stored = stored[j].next_offset;
+        }
+        position->expected = position->stored;
+        if (position->stored == RECORD_WRITER_NO_OFFSET)
+            rd_kafka_topic_partition_list_add(unknown, bridge->settings->shared.kafka_topic, position->partition);
+        rd_kafka_topic_partition_list_add(targets, bridge->settings->shared.kafka_topic, position->partition)->offset =
+            position->stored;
+    }
+    free(stored);
+
+    int rc = 0;
+    if (unknown->cnt > 0) {
+        rd_kafka_resp_err_t code = rd_kafka_committed(bridge->consumer, unknown, COMMITTED_TIMEOUT_MS);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rc = error_set(err, "reading committed offsets from Kafka: %s", rd_kafka_err2str(code));
+        for (int i = 0; rc == 0 && i < unknown->cnt; i++) {
+            rd_kafka_topic_partition_t *target =
+                rd_kafka_topic_partition_list_find(targets, unknown->elems[i].topic, unknown->elems[i].partition);
+            target->offset = unknown->elems[i].offset >= 0 ? unknown->elems[i].offset : RD_KAFKA_OFFSET_BEGINNING;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(unknown);
+    return rc;
 }
 
-static int connect_database(struct bridge *bridge, struct error *err)
+/* Seeks every assigned partition to where Postgres says and resumes consuming. */
+static int resolve_positions(struct bridge *bridge, struct error *err)
 {
-    int backoff_ms = 500;
-    while (record_writer_connect(bridge->writer, err) < 0) {
-        if (shutdown_requested())
-            return -1;
-        log_warn("PostgreSQL unavailable (retrying in %d ms): %s", backoff_ms, err->message);
-        for (int waited = 0; waited < backoff_ms && !shutdown_requested(); waited += IDLE_POLL_MS)
-            nanosleep(&(struct timespec){0, IDLE_POLL_MS * 1000000L}, NULL);
-        backoff_ms = backoff_ms < 8000 ? backoff_ms * 2 : 8000;
+    rd_kafka_topic_partition_list_t *targets = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
+    int rc = choose_targets(bridge, targets, err);
+    if (rc == 0 && targets->cnt > 0) {
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(bridge->consumer, targets, COMMITTED_TIMEOUT_MS);
+        if (error != NULL) {
+            rc = error_set(err, "seeking: %s", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+        for (int i = 0; rc == 0 && i < targets->cnt; i++) {
+            if (targets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+                rc = error_set(err, "seeking partition %d: %s", (int)targets->elems[i].partition,
+                               rd_kafka_err2str(targets->elems[i].err));
+        }
     }
-    return 0;
+    if (rc == 0) {
+        rd_kafka_resume_partitions(bridge->consumer, targets);
+        for (size_t i = 0; i < bridge->position_count; i++)
+            log_debug("partition %d resumes at %" PRId64, bridge->positions[i].partition, bridge->positions[i].stored);
+        log_info("reading %d partitions from the positions stored in PostgreSQL", targets->cnt);
+    }
+    rd_kafka_topic_partition_list_destroy(targets);
+    return rc;
+}
+
+static void try_resolve_positions(struct bridge *bridge, int timeout_ms)
+{
+    int64_t now_ms = monotonic_ms();
+    if (now_ms < bridge->next_resolve_ms) {
+        /* Keep serving the group (heartbeats, rebalances) while waiting to retry. */
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, timeout_ms);
+        if (message != NULL)
+            rd_kafka_message_destroy(message); /* paused: a stray message is read again later */
+        return;
+    }
+    struct error err;
+    if (resolve_positions(bridge, &err) == 0) {
+        bridge->positions_known = true;
+        bridge->retry_ms = RETRY_MIN_MS;
+        return;
+    }
+    log_warn("cannot read positions from PostgreSQL (retrying in %d ms): %s", bridge->retry_ms, err.message);
+    bridge->next_resolve_ms = now_ms + bridge->retry_ms;
+    bridge->retry_ms = bridge->retry_ms < RETRY_MAX_MS ? bridge->retry_ms * 2 : RETRY_MAX_MS;
 }
 
 struct bridge *bridge_open(const struct bridge_settings *settings, struct error *err)
@@ -181,35 +314,64 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
     }
     bridge->settings = settings;
     bridge->last_report_ms = monotonic_ms();
+    bridge->retry_ms = RETRY_MIN_MS;
     if ((bridge->batch = record_batch_new(err)) == NULL ||
-        (bridge->writer = record_writer_new(settings->shared.database_url, err)) == NULL ||
-        connect_database(bridge, err) < 0 || (bridge->consumer = open_consumer(bridge, err)) == NULL) {
-        bridge_close(bridge);
-        return NULL;
+        (bridge->writer = record_writer_new(settings->shared.database_url, err)) == NULL)
+        goto fail;
+    int backoff_ms = RETRY_MIN_MS;
+    while (record_writer_connect(bridge->writer, err) < 0) {
+        if (shutdown_requested())
+            goto fail;
+        log_warn("PostgreSQL unavailable (retrying in %d ms): %s", backoff_ms, err->message);
+        for (int waited = 0; waited < backoff_ms && !shutdown_requested(); waited += IDLE_POLL_MS)
+            nanosleep(&(struct timespec){0, IDLE_POLL_MS * 1000000L}, NULL);
+        backoff_ms = backoff_ms < RETRY_MAX_MS ? backoff_ms * 2 : RETRY_MAX_MS;
     }
+    if ((bridge->consumer = open_consumer(bridge, err)) == NULL)
+        goto fail;
     return bridge;
+
+fail:
+    bridge_close(bridge);
+    return NULL;
+}
+
+/* Accepts the message if it is the next one of its partition; drops what was fetched
+ * before a seek (older than expected). */
+static bool is_next(struct bridge *bridge, const rd_kafka_message_t *message)
+{
+    struct position *position = position_of(bridge, message->partition);
+    if (position == NULL)
+        return false;
+    if (position->expected >= 0 && message->offset < position->expected)
+        return false;
+    position->expected = message->offset + 1;
+    return true;
 }
 
 static void handle_message(struct bridge *bridge, const rd_kafka_message_t *message)
 {
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* Broker outages and the like: librdkafka retries by itself. */
         log_warn("kafka: %s", rd_kafka_message_errstr(message));
         return;
     }
+    if (!bridge->positions_known || !is_next(bridge, message))
+        return;
     if (record_batch_messages(bridge->batch) == 0)
         bridge->batch_started_ms = monotonic_ms();
 
+    rd_kafka_timestamp_type_t timestamp_type;
+    int64_t timestamp_ms = rd_kafka_message_timestamp(message, &timestamp_type);
+    struct record_origin origin = {message->partition, message->offset, timestamp_ms, message->payload, message->len};
     struct ticker ticker;
     struct error err;
     int rc;
     if (ticker_decode(message->payload, message->len, &ticker, &err) == 0) {
-        rc = record_batch_add(bridge->batch, &ticker, message->partition, message->offset, &err);
+        rc = record_batch_add(bridge->batch, &ticker, &origin, &err);
     } else {
-        bridge->totals.rejected++;
-        log_warn("skipped malformed message at %s/%" PRId32 "@%" PRId64 ": %s", rd_kafka_topic_name(message->rkt),
-                 message->partition, message->offset, err.message);
-        rc = record_batch_skip(bridge->batch, message->partition, message->offset, &err);
+        log_warn("dead-lettered malformed message at %s/%" PRId32 "@%" PRId64 ": %s",
+                 rd_kafka_topic_name(message->rkt), message->partition, message->offset, err.message);
+        rc = record_batch_reject(bridge->batch, &origin, err.message, &err);
     }
     if (rc < 0) {
         log_error("cannot batch message at %" PRId32 "@%" PRId64 ": %s; stopping", message->partition,
@@ -220,6 +382,10 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
 
 void bridge_poll(struct bridge *bridge, int timeout_ms)
 {
+    if (!bridge->positions_known && bridge->position_count > 0) {
+        try_resolve_positions(bridge, timeout_ms);
+        return;
+    }
     rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, timeout_ms);
     if (message == NULL)
         return;
@@ -238,31 +404,14 @@ int bridge_time_to_flush_ms(const struct bridge *bridge)
     return due_ms > 0 ? (int)due_ms : 0;
 }
 
-int bridge_flush(struct bridge *bridge)
+void bridge_flush(struct bridge *bridge)
 {
     struct error err;
-    int backoff_ms = 250;
-    while (record_batch_messages(bridge->batch) > 0 && store_batch(bridge, false, &err) < 0) {
-        if (shutdown_requested()) {
-            log_error("giving up on %zu unstored messages at shutdown (%s); their offsets are not committed, so "
-                      "they will be consumed again",
-                      record_batch_messages(bridge->batch), err.message);
-            return -1;
-        }
-        if (!bridge->paused) {
-            log_warn("cannot store batch, pausing consumption until PostgreSQL is back: %s", err.message);
-            set_paused(bridge, true);
-        } else {
-            log_warn("PostgreSQL still unavailable (retrying in %d ms): %s", backoff_ms, err.message);
-        }
-        wait_serving_kafka(bridge, backoff_ms);
-        backoff_ms = backoff_ms < 8000 ? backoff_ms * 2 : 8000;
-    }
-    if (bridge->paused) {
-        log_info("PostgreSQL is back: resuming consumption");
-        set_paused(bridge, false);
-    }
-    return 0;
+    if (record_batch_messages(bridge->batch) == 0 || store_batch(bridge, &err) == 0)
+        return;
+    log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
+             record_batch_messages(bridge->batch), err.message);
+    forget_positions(bridge);
 }
 
 void bridge_report(struct bridge *bridge)
@@ -271,10 +420,11 @@ void bridge_report(struct bridge *bridge)
     if (now_ms - bridge->last_report_ms < REPORT_INTERVAL_MS)
         return;
     struct totals *t = &bridge->totals, *r = &bridge->reported;
-    if (t->stored != r->stored || t->rejected != r->rejected)
-        log_info("last minute: stored %" PRIu64 " rows in %" PRIu64 " batches, skipped %" PRIu64
-                 " malformed messages (since start: %" PRIu64 " stored, %" PRIu64 " skipped)",
-                 t->stored - r->stored, t->batches - r->batches, t->rejected - r->rejected, t->stored, t->rejected);
+    if (t->batches != r->batches || t->dropped != r->dropped)
+        log_info("last minute: stored %" PRIu64 " rows and %" PRIu64 " dead letters in %" PRIu64
+                 " batches (since start: %" PRIu64 " rows, %" PRIu64 " dead letters)",
+                 t->stored - r->stored, t->dead_letters - r->dead_letters, t->batches - r->batches, t->stored,
+                 t->dead_letters);
     bridge->reported = bridge->totals;
     bridge->last_report_ms = now_ms;
 }
@@ -285,15 +435,16 @@ void bridge_close(struct bridge *bridge)
         return;
     if (bridge->consumer != NULL) {
         struct error err;
-        if (record_batch_messages(bridge->batch) > 0 && store_batch(bridge, true, &err) < 0)
-            log_error("final batch of %zu messages not stored (%s); it will be consumed again",
-                      record_batch_messages(bridge->batch), err.message);
+        if (bridge->positions_known && record_batch_messages(bridge->batch) > 0 && store_batch(bridge, &err) < 0)
+            log_warn("last batch not stored (%s); it will be read again", err.message);
         rd_kafka_consumer_close(bridge->consumer);
         rd_kafka_destroy(bridge->consumer);
-        log_info("stored %" PRIu64 " rows in %" PRIu64 " batches, skipped %" PRIu64 " malformed messages",
-                 bridge->totals.stored, bridge->totals.batches, bridge->totals.rejected);
+        log_info("stored %" PRIu64 " rows and %" PRIu64 " dead letters in %" PRIu64 " batches", bridge->totals.stored,
+                 bridge->totals.dead_letters, bridge->totals.batches);
     }
     record_writer_destroy(bridge->writer);
     record_batch_destroy(bridge->batch);
+    free(bridge->positions);
+    free(bridge->expected);
     free(bridge);
 }

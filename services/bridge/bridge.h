@@ -1,15 +1,18 @@
 /*
- * The bridge: Kafka consumer group -> record batches -> Postgres.
+ * The bridge: Kafka consumer group -> record batches -> Postgres, exactly once.
  *
- * Delivery is at-least-once: offsets are committed to Kafka only after the transaction
- * holding their rows has committed. A crash between the two re-delivers that batch.
- * Everything here runs on the main thread; librdkafka callbacks (rebalance, commit
- * results) are served from inside bridge_poll and bridge_flush.
+ * Each batch's rows, dead letters and next offsets commit in one Postgres transaction
+ * (record_writer). Where to read is always what Postgres says: on every assignment,
+ * and after any failed write, the bridge pauses its partitions, reads bridge_offsets,
+ * seeks there and resumes. A kill at any instant therefore neither loses nor repeats a
+ * row. Kafka's committed offsets are written after each batch only for monitoring (and
+ * are the starting point of partitions Postgres has no offset for yet).
+ *
+ * Everything runs on the main thread; librdkafka callbacks (rebalance, commit results)
+ * are served from inside bridge_poll.
  */
 #ifndef BRIDGE_BRIDGE_H
 #define BRIDGE_BRIDGE_H
-
-#include <stdbool.h>
 
 #include "error.h"
 #include "settings.h"
@@ -21,22 +24,22 @@ struct bridge;
  * `settings` must outlive the bridge. Destroy with bridge_close. */
 struct bridge *bridge_open(const struct bridge_settings *settings, struct error *err);
 
-/* Waits up to `timeout_ms` for one message and adds it to the batch (or, if malformed,
- * logs it with topic/partition/offset, counts it and marks it skipped). */
+/* Waits up to `timeout_ms` for one message and batches it (a message that fails to
+ * decode becomes a dead letter). While positions are unknown (after an assignment or a
+ * failed write), instead tries to read them from Postgres, with backoff. */
 void bridge_poll(struct bridge *bridge, int timeout_ms);
 
 /* Milliseconds until the current batch is due to be written (100 when it is empty). */
 int bridge_time_to_flush_ms(const struct bridge *bridge);
 
-/* Writes the batch and commits its offsets. While Postgres is unavailable, pauses
- * consumption and retries with backoff until it succeeds or shutdown is requested.
- * Returns -1 only when it gave up at shutdown (those offsets stay uncommitted). */
-int bridge_flush(struct bridge *bridge);
+/* Writes the batch. On failure drops it (nothing of it was stored, its messages will be
+ * read again) and pauses consumption until Postgres tells where to resume. */
+void bridge_flush(struct bridge *bridge);
 
 /* Logs totals every minute, if anything happened. */
 void bridge_report(struct bridge *bridge);
 
-/* Flushes once more, commits, leaves the group and frees everything. NULL does nothing. */
+/* Stores the last batch if it can, leaves the group and frees everything. NULL does nothing. */
 void bridge_close(struct bridge *bridge);
 
 #endif

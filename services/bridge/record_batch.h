@@ -1,8 +1,11 @@
 /*
- * A batch of consumed messages on their way to Postgres: the rows, as the text of one
- * COPY records(name, time, value), and per partition the next offset to commit once the
- * rows are stored. Malformed messages add no row but still advance their partition's
- * offset, so they are skipped exactly once. Pure logic, unit-tested.
+ * A batch of consumed messages on their way to Postgres, all in reused buffers:
+ * - the rows, as the text of COPY records (name, time, value), with each row's origin
+ *   (partition, offset, raw bytes) so a row Postgres refuses can be isolated and kept;
+ * - the dead letters: messages that failed to decode or were refused, byte for byte,
+ *   with the reason, as the text of COPY dead_letters;
+ * - per partition, the first offset of the batch and the next one to read.
+ * Pure logic, unit-tested.
  */
 #ifndef BRIDGE_RECORD_BATCH_H
 #define BRIDGE_RECORD_BATCH_H
@@ -13,37 +16,59 @@
 #include "error.h"
 #include "ticker.h"
 
-struct record_batch;
-
-/* The columns the COPY text fills, in order. */
 #define RECORD_BATCH_COPY_SQL "COPY records (name, time, value) FROM STDIN"
+#define RECORD_BATCH_DEAD_LETTER_SQL \
+    "COPY dead_letters (topic, partition, kafka_offset, kafka_timestamp, payload, error) FROM STDIN"
+
+/* Where a message came from. `payload` is only borrowed by the functions taking it. */
+struct record_origin {
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms; /* Kafka message timestamp, -1 if none */
+    const char *payload;
+    size_t length;
+};
 
 struct record_batch_offset {
     int32_t partition;
-    int64_t next_offset;
+    int64_t first_offset; /* of the first message of this partition in the batch */
+    int64_t next_offset;  /* the one after its last */
 };
+
+struct record_batch;
 
 struct record_batch *record_batch_new(struct error *err);
 void record_batch_destroy(struct record_batch *batch);
 
-/* Appends the row of `ticker`, consumed at partition/offset. */
-int record_batch_add(struct record_batch *batch, const struct ticker *ticker, int32_t partition, int64_t offset,
+/* Appends the row of `ticker` (copying the origin's payload). */
+int record_batch_add(struct record_batch *batch, const struct ticker *ticker, const struct record_origin *origin,
                      struct error *err);
 
-/* Records that the message at partition/offset was consumed but stores no row. */
-int record_batch_skip(struct record_batch *batch, int32_t partition, int64_t offset, struct error *err);
+/* Appends a dead letter: the message at `origin` is consumed but stored only in
+ * dead_letters, with `reason`. */
+int record_batch_reject(struct record_batch *batch, const struct record_origin *origin, const char *reason,
+                        struct error *err);
+
+/* Moves row `row` to the dead letters with `reason` (Postgres refused it). Its text stays
+ * in the row buffer: write rows by ranges and skip it. */
+int record_batch_reject_row(struct record_batch *batch, size_t row, const char *reason, struct error *err);
 
 size_t record_batch_rows(const struct record_batch *batch);
-/* Messages added or skipped since the last clear. */
+size_t record_batch_dead_letters(const struct record_batch *batch);
+/* Messages consumed into this batch: rows plus dead letters from record_batch_reject. */
 size_t record_batch_messages(const struct record_batch *batch);
 
-/* The COPY text ("name\ttime\tvalue\n" per row); valid until the next add or clear. */
-const char *record_batch_copy_text(const struct record_batch *batch, size_t *length);
+/* The COPY text of rows [first, first + count); valid until the next change. */
+const char *record_batch_row_text(const struct record_batch *batch, size_t first, size_t count, size_t *length);
 
-/* The partitions seen and their next offsets; valid until the next add, skip or clear. */
+/* The COPY text of every dead letter, for `topic`; valid until the next change. */
+const char *record_batch_dead_letter_text(struct record_batch *batch, const char *topic, size_t *length,
+                                          struct error *err);
+
+/* The partitions of the batch; valid until the next change. */
 const struct record_batch_offset *record_batch_offsets(const struct record_batch *batch, size_t *count);
 
-/* Forgets rows and offsets, keeping the buffers for the next batch. */
+/* Forgets everything, keeping the buffers for the next batch. */
 void record_batch_clear(struct record_batch *batch);
 
 #endif

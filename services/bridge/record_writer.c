@@ -1,5 +1,7 @@
 #include "record_writer.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +11,20 @@
 struct record_writer {
     char *database_url;
     PGconn *connection; /* NULL until connected, and again after a failure */
+    char *arrays;       /* reused text of the offset arrays */
+    size_t arrays_capacity;
 };
+
+/* Moves each partition's offset from the expected value (or inserts it when none was
+ * expected) in one statement; the number of rows touched tells whether all matched. */
+static const char STORE_OFFSETS_SQL[] =
+    "WITH input AS (SELECT * FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS i(partition, expected, next))"
+    " INSERT INTO bridge_offsets AS b (topic, partition, next_offset)"
+    " SELECT $1, partition, next FROM input"
+    " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()"
+    " WHERE b.next_offset = (SELECT expected FROM input WHERE input.partition = EXCLUDED.partition)";
+
+static const char LOAD_OFFSETS_SQL[] = "SELECT partition, next_offset FROM bridge_offsets WHERE topic = $1";
 
 struct record_writer *record_writer_new(const char *database_url, struct error *err)
 {
@@ -28,6 +43,7 @@ void record_writer_destroy(struct record_writer *writer)
         return;
     PQfinish(writer->connection);
     free(writer->database_url);
+    free(writer->arrays);
     free(writer);
 }
 
@@ -39,8 +55,9 @@ static void disconnect(struct record_writer *writer)
 
 int record_writer_connect(struct record_writer *writer, struct error *err)
 {
-    if (writer->connection != NULL)
+    if (writer->connection != NULL && PQstatus(writer->connection) == CONNECTION_OK)
         return 0;
+    disconnect(writer);
     writer->connection = db_connect(writer->database_url, "tickerflow-bridge", err);
     if (writer->connection == NULL)
         return -1;
@@ -52,39 +69,178 @@ int record_writer_connect(struct record_writer *writer, struct error *err)
     return 0;
 }
 
-static int copy_rows(PGconn *connection, const struct record_batch *batch, struct error *err)
+int record_writer_load_offsets(struct record_writer *writer, const char *topic, struct stored_offset **offsets,
+                               size_t *count, struct error *err)
 {
-    PGresult *result = PQexec(connection, RECORD_BATCH_COPY_SQL);
+    if (record_writer_connect(writer, err) < 0)
+        return -1;
+    const char *params[] = {topic};
+    PGresult *result = PQexecParams(writer->connection, LOAD_OFFSETS_SQL, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        db_error(writer->connection, result, "reading bridge_offsets", err);
+        PQclear(result);
+        disconnect(writer);
+        return -1;
+    }
+    int rows = PQntuples(result);
+    *offsets = calloc((size_t)rows + 1, sizeof **offsets);
+    if (*offsets == NULL) {
+        PQclear(result);
+        return error_set(err, "out of memory");
+    }
+    for (int row = 0; row < rows; row++) {
+        (*offsets)[row].partition = (int32_t)strtol(PQgetvalue(result, row, 0), NULL, 10);
+        (*offsets)[row].next_offset = strtoll(PQgetvalue(result, row, 1), NULL, 10);
+    }
+    *count = (size_t)rows;
+    PQclear(result);
+    return 0;
+}
+
+/* Runs one COPY ... FROM STDIN with `text`. On failure fills err and, if the server
+ * answered, its SQLSTATE. */
+static int copy_text(PGconn *connection, const char *sql, const char *text, size_t length, char sqlstate[6],
+                     struct error *err)
+{
+    sqlstate[0] = '\0';
+    PGresult *result = PQexec(connection, sql);
     int status = PQresultStatus(result);
     PQclear(result);
     if (status != PGRES_COPY_IN)
         return db_error(connection, NULL, "starting COPY", err);
-
-    size_t length;
-    const char *text = record_batch_copy_text(batch, &length);
     if (PQputCopyData(connection, text, (int)length) != 1 || PQputCopyEnd(connection, NULL) != 1)
         return db_error(connection, NULL, "sending COPY data", err);
-
     int rc = 0;
     while ((result = PQgetResult(connection)) != NULL) {
-        if (PQresultStatus(result) != PGRES_COMMAND_OK && rc == 0)
-            rc = db_error(connection, result, "COPY into records", err);
+        if (PQresultStatus(result) != PGRES_COMMAND_OK && rc == 0) {
+            rc = db_error(connection, result, "COPY", err);
+            const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+            snprintf(sqlstate, 6, "%s", state != NULL ? state : "");
+        }
         PQclear(result);
     }
     return rc;
 }
 
-int record_writer_write(struct record_writer *writer, const struct record_batch *batch, struct error *err)
+/* Errors that belong to the data (SQLSTATE classes 22 and 23: a bad value, a violated
+ * constraint), as opposed to the connection or the server. */
+static bool is_data_error(const char *sqlstate)
 {
-    if (record_batch_rows(batch) == 0)
+    return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0;
+}
+
+/* COPYs rows [first, first + count) inside a savepoint. If Postgres refuses the data, the
+ * range is halved until each refused row stands alone; those rows become dead letters
+ * and their neighbours are stored. */
+static int store_rows(PGconn *connection, struct record_batch *batch, size_t first, size_t count, struct error *err)
+{
+    if (count == 0)
+        return 0;
+    if (db_exec(connection, "SAVEPOINT rows", err) < 0)
+        return -1;
+    size_t length;
+    const char *text = record_batch_row_text(batch, first, count, &length);
+    char sqlstate[6];
+    if (copy_text(connection, RECORD_BATCH_COPY_SQL, text, length, sqlstate, err) == 0)
+        return db_exec(connection, "RELEASE SAVEPOINT rows", err);
+    if (!is_data_error(sqlstate))
+        return -1;
+    if (db_exec(connection, "ROLLBACK TO SAVEPOINT rows", err) < 0 ||
+        db_exec(connection, "RELEASE SAVEPOINT rows", err) < 0)
+        return -1;
+    if (count == 1) {
+        char reason[ERROR_MESSAGE_MAX + 32];
+        snprintf(reason, sizeof reason, "refused by PostgreSQL: %s", err->message);
+        log_warn("row %zu of the batch %s; dead-lettered", first, reason);
+        return record_batch_reject_row(batch, first, reason, err);
+    }
+    size_t half = count / 2;
+    if (store_rows(connection, batch, first, half, err) < 0)
+        return -1;
+    return store_rows(connection, batch, first + half, count - half, err);
+}
+
+static int store_dead_letters(PGconn *connection, struct record_batch *batch, const char *topic, struct error *err)
+{
+    if (record_batch_dead_letters(batch) == 0)
+        return 0;
+    size_t length;
+    const char *text = record_batch_dead_letter_text(batch, topic, &length, err);
+    char sqlstate[6];
+    if (text == NULL || copy_text(connection, RECORD_BATCH_DEAD_LETTER_SQL, text, length, sqlstate, err) < 0)
+        return error_wrap(err, "storing dead letters");
+    return 0;
+}
+
+/* Writes "{a,b,c}": the partitions (which 0), expected offsets (1) or next offsets (2).
+ * Returns the bytes written, NUL included. */
+static size_t append_array(char *out, const struct record_batch_offset *offsets, const int64_t *expected,
+                           size_t count, int which)
+{
+    size_t used = 0;
+    out[used++] = '{';
+    for (size_t i = 0; i < count; i++) {
+        long long value = which == 0 ? offsets[i].partition : which == 1 ? expected[i] : offsets[i].next_offset;
+        used += (size_t)sprintf(out + used, "%s%lld", i ? "," : "", value);
+    }
+    out[used++] = '}';
+    out[used++] = '\0';
+    return used;
+}
+
+/* Returns 0, -1 (database error) or RECORD_WRITER_CONFLICT. */
+static int store_offsets(struct record_writer *writer, const struct record_batch *batch, const char *topic,
+                         const int64_t *expected, struct error *err)
+{
+    size_t count;
+    const struct record_batch_offset *offsets = record_batch_offsets(batch, &count);
+    size_t needed = 3 * (count * 22 + 3);
+    if (needed > writer->arrays_capacity) {
+        char *grown = realloc(writer->arrays, needed);
+        if (grown == NULL)
+            return error_set(err, "out of memory");
+        writer->arrays = grown;
+        writer->arrays_capacity = needed;
+    }
+    char *partitions = writer->arrays;
+    char *expecteds = partitions + append_array(partitions, offsets, expected, count, 0);
+    char *nexts = expecteds + append_array(expecteds, offsets, expected, count, 1);
+    append_array(nexts, offsets, expected, count, 2);
+
+    const char *params[] = {topic, partitions, expecteds, nexts};
+    PGresult *result = PQexecParams(writer->connection, STORE_OFFSETS_SQL, 4, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(result) != PGRES_COMMAND_OK)
+        rc = db_error(writer->connection, result, "storing offsets", err);
+    else if (strtoull(PQcmdTuples(result), NULL, 10) != count) {
+        error_set(err, "another bridge stored offsets of %s since this one read them", topic);
+        rc = RECORD_WRITER_CONFLICT;
+    }
+    PQclear(result);
+    return rc;
+}
+
+int record_writer_store(struct record_writer *writer, struct record_batch *batch, const char *topic,
+                        const int64_t *expected, struct error *err)
+{
+    if (record_batch_messages(batch) == 0)
         return 0;
     if (record_writer_connect(writer, err) < 0)
         return -1;
-    if (db_exec(writer->connection, "BEGIN", err) == 0 && copy_rows(writer->connection, batch, err) == 0 &&
-        db_exec(writer->connection, "COMMIT", err) == 0)
+    int rc;
+    if ((rc = db_exec(writer->connection, "BEGIN", err)) == 0 &&
+        (rc = store_rows(writer->connection, batch, 0, record_batch_rows(batch), err)) == 0 &&
+        (rc = store_dead_letters(writer->connection, batch, topic, err)) == 0 &&
+        (rc = store_offsets(writer, batch, topic, expected, err)) == 0 &&
+        (rc = db_exec(writer->connection, "COMMIT", err)) == 0)
         return 0;
-    /* Whatever failed, the transaction did not commit; a fresh connection is the simplest
-     * known state to retry from. */
+    if (rc == RECORD_WRITER_CONFLICT) {
+        struct error rollback_error;
+        if (db_exec(writer->connection, "ROLLBACK", &rollback_error) == 0)
+            return rc;
+    }
+    /* Whatever failed, nothing committed (or, if COMMIT's answer was lost, the stored
+     * offsets will tell): start again from a fresh connection. */
     disconnect(writer);
-    return -1;
+    return rc;
 }

@@ -6,6 +6,8 @@
 struct bridge_settings {
     struct shared_settings shared;
     char *group_id;
+    char *instance_id;
+    long long session_timeout_ms;
     long long batch_max_rows;
     long long batch_max_wait_ms;
 };

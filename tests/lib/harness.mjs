@@ -17,7 +17,7 @@ const adminUrl = process.env.TICKERFLOW_TEST_ADMIN_URL;
 
 // Without the services (plain `ctest`), skip: ctest maps exit code 77 to "skipped".
 export function requireServices() {
-  if (!root || !buildDir || !brokers || !adminUrl) {
+  if (!root || !buildDir || !brokers || !adminUrl || !process.env.TICKERFLOW_TEST_STATE) {
     console.log('SKIPPED: needs Kafka and PostgreSQL; run scripts/test');
     process.exit(77);
   }
@@ -132,6 +132,33 @@ export function consumeAll(topic, { max = 100000 } = {}) {
   return out.split('\n').filter((line) => line !== '');
 }
 
+// Produces `lines` ("key\tjson" each) through kcat's standard input, without blocking
+// the event loop; resolves when kcat has delivered them all.
+export function produceLines(topic, lines) {
+  return new Promise((resolve, reject) => {
+    const kcat = spawn('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '\t', '-z', 'lz4'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    kcat.stderr.on('data', (chunk) => { stderr += chunk; });
+    kcat.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kcat exited ${code}: ${stderr}`))));
+    kcat.stdin.end(lines.join('\n') + '\n');
+  });
+}
+
+// ---- outages ---------------------------------------------------------------------------------
+
+function services(command, ...args) {
+  execFileSync('bash', ['-c', `source "${root}/scripts/lib/services.sh" && ${command} "$@"`, 'services', ...args],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+export function stopPostgres() {
+  services('postgres_stop', join(process.env.TICKERFLOW_TEST_STATE, 'postgres'));
+}
+
+export function startPostgres() {
+  services('postgres_start', join(process.env.TICKERFLOW_TEST_STATE, 'postgres'), process.env.TICKERFLOW_TEST_PG_PORT);
+}
+
 // ---- daemons -------------------------------------------------------------------------------
 
 // Starts build/services/<daemon>/tickerflow-<daemon>; stderr and stdout go to a log file.
@@ -163,6 +190,13 @@ export function startDaemon(daemon, args = [], { env = {}, label = daemon, captu
     get stdout() { return stdout; },
     log() { return readFileSync(logPath, 'utf8'); },
     running() { return child.exitCode === null && child.signalCode === null; },
+    // kill -9, and wait for it to be gone.
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      const keepAlive = setInterval(() => {}, 1000); // the child is unref'd: hold the loop while waiting
+      await exited;
+      clearInterval(keepAlive);
+    },
     // Stops with SIGTERM and returns the exit code (a clean shutdown is 0).
     async stop(timeoutMs = 15000) {
       if (child.exitCode !== null || child.signalCode !== null) return (await exited).code;

@@ -7,52 +7,102 @@
 
 #include "record_batch.h"
 
-static int64_t next_offset_of(const struct record_batch *batch, int32_t partition)
+static struct record_origin origin(int32_t partition, int64_t offset, const char *payload)
+{
+    return (struct record_origin){partition, offset, -1, payload, strlen(payload)};
+}
+
+static const struct record_batch_offset *offset_of(const struct record_batch *batch, int32_t partition)
 {
     size_t count;
     const struct record_batch_offset *offsets = record_batch_offsets(batch, &count);
     for (size_t i = 0; i < count; i++) {
         if (offsets[i].partition == partition)
-            return offsets[i].next_offset;
+            return &offsets[i];
     }
-    return -1;
+    return NULL;
 }
 
-static void rows_become_copy_text(void **unused)
+static void rows_become_copy_text_and_ranges(void **unused)
 {
     struct record_batch *batch = record_batch_new(NULL);
     struct ticker a = {.name = "ticker_07", .value = -3, .time_us = 1795437296789012LL};
     struct ticker b = {.name = "ticker_08", .value = 2147483647, .time_us = 0};
-    assert_int_equal(record_batch_add(batch, &a, 0, 10, NULL), 0);
-    assert_int_equal(record_batch_add(batch, &b, 1, 4, NULL), 0);
+    struct record_origin oa = origin(0, 10, "a"), ob = origin(1, 4, "b");
+    assert_int_equal(record_batch_add(batch, &a, &oa, NULL), 0);
+    assert_int_equal(record_batch_add(batch, &b, &ob, NULL), 0);
     size_t length;
-    const char *text = record_batch_copy_text(batch, &length);
+    const char *text = record_batch_row_text(batch, 0, 2, &length);
     const char expected[] = "ticker_07\t2026-11-23T12:34:56.789012Z\t-3\n"
                             "ticker_08\t1970-01-01T00:00:00.000000Z\t2147483647\n";
     assert_int_equal(length, sizeof expected - 1);
     assert_memory_equal(text, expected, length);
+    text = record_batch_row_text(batch, 1, 1, &length);
+    assert_int_equal(length, strlen("ticker_08\t1970-01-01T00:00:00.000000Z\t2147483647\n"));
+    assert_memory_equal(text, "ticker_08\t", 10);
+    record_batch_row_text(batch, 1, 0, &length);
+    assert_int_equal(length, 0);
     assert_int_equal(record_batch_rows(batch), 2);
     assert_int_equal(record_batch_messages(batch), 2);
     record_batch_destroy(batch);
 }
 
-static void offsets_are_the_next_to_read_per_partition(void **unused)
+static void offsets_span_each_partition(void **unused)
 {
     struct record_batch *batch = record_batch_new(NULL);
     struct ticker t = {.name = "x", .value = 1, .time_us = 0};
-    record_batch_add(batch, &t, 3, 100, NULL);
-    record_batch_add(batch, &t, 3, 101, NULL);
-    record_batch_add(batch, &t, 5, 7, NULL);
-    record_batch_skip(batch, 3, 102, NULL); /* malformed: no row, but consumed */
-    record_batch_skip(batch, 9, 0, NULL);
+    struct record_origin o1 = origin(3, 100, "{}"), o2 = origin(3, 101, "{}"), o3 = origin(5, 7, "{}");
+    struct record_origin bad1 = origin(3, 102, "junk"), bad2 = origin(9, 0, "");
+    record_batch_add(batch, &t, &o1, NULL);
+    record_batch_add(batch, &t, &o2, NULL);
+    record_batch_add(batch, &t, &o3, NULL);
+    record_batch_reject(batch, &bad1, "invalid JSON", NULL);
+    record_batch_reject(batch, &bad2, "empty", NULL);
     size_t count;
     record_batch_offsets(batch, &count);
     assert_int_equal(count, 3);
-    assert_int_equal(next_offset_of(batch, 3), 103);
-    assert_int_equal(next_offset_of(batch, 5), 8);
-    assert_int_equal(next_offset_of(batch, 9), 1);
+    assert_int_equal(offset_of(batch, 3)->first_offset, 100);
+    assert_int_equal(offset_of(batch, 3)->next_offset, 103);
+    assert_int_equal(offset_of(batch, 5)->first_offset, 7);
+    assert_int_equal(offset_of(batch, 5)->next_offset, 8);
+    assert_int_equal(offset_of(batch, 9)->next_offset, 1);
     assert_int_equal(record_batch_rows(batch), 3);
+    assert_int_equal(record_batch_dead_letters(batch), 2);
     assert_int_equal(record_batch_messages(batch), 5);
+    record_batch_destroy(batch);
+}
+
+static void dead_letters_keep_raw_bytes_and_escape_text(void **unused)
+{
+    struct record_batch *batch = record_batch_new(NULL);
+    const char payload[] = {'a', '\t', '\\', (char)0xff, '\n'};
+    struct record_origin raw = {2, 42, 1795437296789LL, payload, sizeof payload};
+    assert_int_equal(record_batch_reject(batch, &raw, "bad\ttab\\slash\nline", NULL), 0);
+    struct record_origin empty = {2, 43, -1, NULL, 0};
+    assert_int_equal(record_batch_reject(batch, &empty, "invalid JSON: empty message", NULL), 0);
+    size_t length;
+    const char *text = record_batch_dead_letter_text(batch, "tickers", &length, NULL);
+    const char expected[] = "tickers\t2\t42\t2026-11-23T12:34:56.789000Z\t\\\\x61095cff0a\tbad\\ttab\\\\slash\\nline\n"
+                            "tickers\t2\t43\t\\N\t\\\\x\tinvalid JSON: empty message\n";
+    assert_int_equal(length, sizeof expected - 1);
+    assert_memory_equal(text, expected, length);
+    record_batch_destroy(batch);
+}
+
+static void refused_rows_become_dead_letters_with_their_original_bytes(void **unused)
+{
+    struct record_batch *batch = record_batch_new(NULL);
+    struct ticker t = {.name = "ok", .value = 666, .time_us = 0};
+    struct record_origin o = origin(0, 5, "{\"original\":true}");
+    record_batch_add(batch, &t, &o, NULL);
+    struct error err;
+    assert_int_equal(record_batch_reject_row(batch, 1, "x", &err), -1);
+    assert_int_equal(record_batch_reject_row(batch, 0, "refused by PostgreSQL: check", &err), 0);
+    assert_int_equal(record_batch_dead_letters(batch), 1);
+    assert_int_equal(record_batch_messages(batch), 1); /* still one message, now a dead letter */
+    size_t length;
+    const char *text = record_batch_dead_letter_text(batch, "t", &length, NULL);
+    assert_non_null(strstr(text, "\\\\x7b226f726967696e616c223a747275657d\trefused by PostgreSQL: check\n"));
     record_batch_destroy(batch);
 }
 
@@ -60,18 +110,21 @@ static void clear_forgets_everything_and_buffers_grow(void **unused)
 {
     struct record_batch *batch = record_batch_new(NULL);
     struct ticker t = {.name = "abcdefghij", .value = -2147483647 - 1, .time_us = 253402300799999999LL};
-    for (int i = 0; i < 5000; i++) /* past the first 64 KiB buffer */
-        assert_int_equal(record_batch_add(batch, &t, i % 6, i, NULL), 0);
+    for (int i = 0; i < 5000; i++) { /* past the first buffers */
+        struct record_origin o = origin(i % 6, i, "payload-bytes");
+        assert_int_equal(record_batch_add(batch, &t, &o, NULL), 0);
+    }
     size_t length, count;
-    record_batch_copy_text(batch, &length);
+    record_batch_row_text(batch, 0, record_batch_rows(batch), &length);
     assert_int_equal(length, 5000 * strlen("abcdefghij\t9999-12-31T23:59:59.999999Z\t-2147483648\n"));
     record_batch_clear(batch);
     assert_int_equal(record_batch_rows(batch), 0);
     assert_int_equal(record_batch_messages(batch), 0);
-    record_batch_copy_text(batch, &length);
-    assert_int_equal(length, 0);
+    assert_int_equal(record_batch_dead_letters(batch), 0);
     record_batch_offsets(batch, &count);
     assert_int_equal(count, 0);
+    record_batch_dead_letter_text(batch, "t", &length, NULL);
+    assert_int_equal(length, 0);
     record_batch_destroy(batch);
     record_batch_destroy(NULL);
 }
@@ -80,8 +133,9 @@ static void refuses_times_it_cannot_store(void **unused)
 {
     struct record_batch *batch = record_batch_new(NULL);
     struct ticker t = {.name = "x", .value = 1, .time_us = INT64_MAX};
+    struct record_origin o = origin(0, 0, "{}");
     struct error err;
-    assert_int_equal(record_batch_add(batch, &t, 0, 0, &err), -1);
+    assert_int_equal(record_batch_add(batch, &t, &o, &err), -1);
     assert_int_equal(record_batch_rows(batch), 0);
     assert_int_equal(record_batch_messages(batch), 0);
     record_batch_destroy(batch);
@@ -90,8 +144,10 @@ static void refuses_times_it_cannot_store(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rows_become_copy_text),
-        cmocka_unit_test(offsets_are_the_next_to_read_per_partition),
+        cmocka_unit_test(rows_become_copy_text_and_ranges),
+        cmocka_unit_test(offsets_span_each_partition),
+        cmocka_unit_test(dead_letters_keep_raw_bytes_and_escape_text),
+        cmocka_unit_test(refused_rows_become_dead_letters_with_their_original_bytes),
         cmocka_unit_test(clear_forgets_everything_and_buffers_grow),
         cmocka_unit_test(refuses_times_it_cannot_store),
     };
