@@ -18,6 +18,8 @@
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 8000
 #define COMMITTED_TIMEOUT_MS 10000
+/* Rows handed to Postgres at a time while a batch fills (see record_writer_stream). */
+#define STREAM_ROWS 1000
 
 struct totals {
     uint64_t stored;       /* rows committed to Postgres */
@@ -39,6 +41,7 @@ struct bridge {
     struct record_batch *batch;
     struct record_writer *writer;
     int64_t batch_started_ms; /* when the first message of the batch arrived */
+    size_t rows_streamed;     /* rows of the batch already sent to Postgres */
 
     struct position *positions; /* of the current assignment */
     size_t position_count;
@@ -80,6 +83,20 @@ static void commit_to_kafka(struct bridge *bridge)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
+static void clear_batch(struct bridge *bridge)
+{
+    record_batch_clear(bridge->batch);
+    bridge->rows_streamed = 0;
+}
+
+/* Drops the batch: nothing of it is stored; its messages will be read again. */
+static void drop_batch(struct bridge *bridge)
+{
+    bridge->totals.dropped += record_batch_messages(bridge->batch);
+    record_writer_abandon(bridge->writer);
+    clear_batch(bridge);
+}
+
 /* One attempt to store the batch. On success the positions move on. */
 static int store_batch(struct bridge *bridge, struct error *err)
 {
@@ -94,8 +111,12 @@ static int store_batch(struct bridge *bridge, struct error *err)
         expected[i] = position != NULL ? position->stored : RECORD_WRITER_NO_OFFSET;
     }
     size_t refused_before = record_batch_dead_letters(bridge->batch);
+    int64_t store_started_ms = monotonic_ms();
     if (record_writer_store(bridge->writer, bridge->batch, bridge->settings->shared.kafka_topic, expected, err) < 0)
         return -1;
+    log_debug("stored %zu messages: batch filled in %" PRId64 " ms, written in %" PRId64 " ms",
+              record_batch_messages(bridge->batch), store_started_ms - bridge->batch_started_ms,
+              monotonic_ms() - store_started_ms);
 
     size_t refused_rows = record_batch_dead_letters(bridge->batch) - refused_before;
     bridge->totals.stored += record_batch_rows(bridge->batch) - refused_rows;
@@ -107,15 +128,14 @@ static int store_batch(struct bridge *bridge, struct error *err)
             position->stored = offsets[i].next_offset;
     }
     commit_to_kafka(bridge);
-    record_batch_clear(bridge->batch);
+    clear_batch(bridge);
     return 0;
 }
 
 /* Stops consuming until resolve_positions has read where to resume from Postgres. */
 static void forget_positions(struct bridge *bridge)
 {
-    bridge->totals.dropped += record_batch_messages(bridge->batch);
-    record_batch_clear(bridge->batch);
+    drop_batch(bridge);
     rd_kafka_topic_partition_list_t *assignment = NULL;
     if (rd_kafka_assignment(bridge->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_pause_partitions(bridge->consumer, assignment);
@@ -151,8 +171,7 @@ static void on_revoke(struct bridge *bridge, rd_kafka_topic_partition_list_t *pa
     struct error err;
     if (bridge->positions_known && record_batch_messages(bridge->batch) > 0 && store_batch(bridge, &err) < 0)
         log_warn("could not store the batch before the rebalance (%s); the next owner reads it again", err.message);
-    bridge->totals.dropped += record_batch_messages(bridge->batch);
-    record_batch_clear(bridge->batch);
+    drop_batch(bridge);
     rd_kafka_assign(bridge->consumer, NULL);
     bridge->position_count = 0;
     bridge->positions_known = false;
@@ -182,8 +201,15 @@ static void prepare_consumer(rd_kafka_conf_t *conf)
 
 static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
 {
-    char session_timeout[24];
+    char session_timeout[24], prefetch_messages[24];
     snprintf(session_timeout, sizeof session_timeout, "%lld", bridge->settings->session_timeout_ms);
+    snprintf(prefetch_messages, sizeof prefetch_messages, "%lld", bridge->settings->prefetch_messages);
+    /* Fetch about a queue's worth per request (~200 bytes a message with its record
+     * overhead): smaller fetches leave the queue refilling in steps, with stalls between. */
+    long long fetch_bytes = bridge->settings->prefetch_messages * 200;
+    fetch_bytes = fetch_bytes < 65536 ? 65536 : fetch_bytes > 4194304 ? 4194304 : fetch_bytes;
+    char partition_fetch_bytes[24];
+    snprintf(partition_fetch_bytes, sizeof partition_fetch_bytes, "%lld", fetch_bytes);
     const char *properties[] = {
         "group.id", bridge->settings->group_id,
         "session.timeout.ms", session_timeout,
@@ -191,6 +217,15 @@ static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
         "enable.auto.offset.store", "false",
         "auto.offset.reset", "earliest",
         "client.id", "tickerflow-bridge",
+        /* Prefetch: librdkafka 2.0 stops fetching a partition for a fixed 1000 ms once its
+         * queue reaches queued.min.messages (fetch.queue.backoff.ms came later), so the
+         * queue must hold about a second of draining or the bridge starves; each queued
+         * message also costs several hundred bytes. bridge.prefetch_messages sets that
+         * trade-off (docs/benchmarks.md). */
+        "queued.min.messages", prefetch_messages,
+        "queued.max.messages.kbytes", "65536",
+        "max.partition.fetch.bytes", partition_fetch_bytes,
+        "fetch.wait.max.ms", "100", /* only matters when idle: how long the broker holds a fetch */
         NULL, NULL, /* room for group.instance.id */
         NULL,
     };
@@ -377,6 +412,17 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
         log_error("cannot batch message at %" PRId32 "@%" PRId64 ": %s; stopping", message->partition,
                   message->offset, err.message);
         shutdown_request();
+        return;
+    }
+    /* Hand rows to Postgres while the batch fills, so it inserts while we decode. */
+    if (record_batch_rows(bridge->batch) - bridge->rows_streamed >= STREAM_ROWS) {
+        if (record_writer_stream(bridge->writer, bridge->batch, &err) < 0) {
+            log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
+                     record_batch_messages(bridge->batch), err.message);
+            forget_positions(bridge);
+            return;
+        }
+        bridge->rows_streamed = record_batch_rows(bridge->batch);
     }
 }
 

@@ -6,6 +6,12 @@
 
 #include "timestamp.h"
 
+const char RECORD_BATCH_COPY_HEADER[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+const char RECORD_BATCH_COPY_TRAILER[2] = {'\xff', '\xff'};
+
+/* Postgres counts timestamps from 2000-01-01 00:00:00 UTC. */
+#define POSTGRES_EPOCH_US (946684800LL * 1000000LL)
+
 /* A growable byte buffer, kept between batches. */
 struct buffer {
     char *data;
@@ -64,14 +70,14 @@ struct dead_letter {
     size_t reason_start, reason_length; /* in `raw` */
 };
 
-/* Row i's text spans [rows[i-1].text_end or 0, rows[i].text_end) of the text buffer. */
+/* Row i's bytes span [rows[i-1].data_end or 0, rows[i].data_end) of the text buffer. */
 struct row {
-    size_t text_end;
+    size_t data_end;
     struct kept_origin origin;
 };
 
 struct record_batch {
-    struct buffer text; /* COPY text of the rows */
+    struct buffer row_data; /* binary COPY data of the rows */
     struct row *rows;
     size_t row_count, row_capacity;
 
@@ -98,7 +104,7 @@ void record_batch_destroy(struct record_batch *batch)
 {
     if (batch == NULL)
         return;
-    free(batch->text.data);
+    free(batch->row_data.data);
     free(batch->rows);
     free(batch->dead_letters);
     free(batch->raw.data);
@@ -131,26 +137,53 @@ static int keep_origin(struct record_batch *batch, const struct record_origin *o
     return append(&batch->raw, origin->payload, origin->length, err);
 }
 
+static char *put_be16(char *out, uint16_t value)
+{
+    out[0] = (char)(value >> 8);
+    out[1] = (char)value;
+    return out + 2;
+}
+
+static char *put_be32(char *out, uint32_t value)
+{
+    for (int shift = 24; shift >= 0; shift -= 8)
+        *out++ = (char)(value >> shift);
+    return out;
+}
+
+static char *put_be64(char *out, uint64_t value)
+{
+    for (int shift = 56; shift >= 0; shift -= 8)
+        *out++ = (char)(value >> shift);
+    return out;
+}
+
 int record_batch_add(struct record_batch *batch, const struct ticker *ticker, const struct record_origin *origin,
                      struct error *err)
 {
-    /* A row: name (<= 10) + tab + time (27) + tab + int32 (<= 11) + newline. */
-    enum { ROW_MAX = 64 };
-    char time_text[TIMESTAMP_TEXT_SIZE];
-    if (timestamp_format(ticker->time_us, time_text) < 0)
+    /* A binary row: field count, then (length, bytes) for name, time and value. */
+    enum { ROW_MAX = 2 + 4 + TICKER_NAME_MAX + 4 + 8 + 4 + 4 };
+    if (ticker->time_us < TIMESTAMP_MIN_US || ticker->time_us > TIMESTAMP_MAX_US)
         return error_set(err, "time outside years 0001..9999");
-    if (reserve(&batch->text, ROW_MAX, err) < 0 ||
+    if (reserve(&batch->row_data, ROW_MAX, err) < 0 ||
         grow_array((void **)&batch->rows, &batch->row_capacity, batch->row_count, sizeof *batch->rows, err) < 0)
         return -1;
     struct row *row = &batch->rows[batch->row_count];
     if (keep_origin(batch, origin, &row->origin, err) < 0 ||
         track_offset(batch, origin->partition, origin->offset, err) < 0)
         return -1;
-    /* Names are [A-Za-z0-9_] and times are digits and punctuation: nothing to escape. */
-    int length = snprintf(batch->text.data + batch->text.length, ROW_MAX, "%s\t%s\t%d\n", ticker->name, time_text,
-                          (int)ticker->value);
-    batch->text.length += (size_t)length;
-    row->text_end = batch->text.length;
+    size_t name_length = strlen(ticker->name);
+    char *out = batch->row_data.data + batch->row_data.length;
+    out = put_be16(out, 3);
+    out = put_be32(out, (uint32_t)name_length);
+    memcpy(out, ticker->name, name_length);
+    out += name_length;
+    out = put_be32(out, 8);
+    out = put_be64(out, (uint64_t)(ticker->time_us - POSTGRES_EPOCH_US));
+    out = put_be32(out, 4);
+    out = put_be32(out, (uint32_t)ticker->value);
+    batch->row_data.length = (size_t)(out - batch->row_data.data);
+    row->data_end = batch->row_data.length;
     batch->row_count++;
     return 0;
 }
@@ -201,12 +234,12 @@ size_t record_batch_messages(const struct record_batch *batch)
     return batch->row_count + batch->rejected_messages;
 }
 
-const char *record_batch_row_text(const struct record_batch *batch, size_t first, size_t count, size_t *length)
+const char *record_batch_row_data(const struct record_batch *batch, size_t first, size_t count, size_t *length)
 {
-    size_t start = first == 0 ? 0 : batch->rows[first - 1].text_end;
-    size_t end = count == 0 ? start : batch->rows[first + count - 1].text_end;
+    size_t start = first == 0 ? 0 : batch->rows[first - 1].data_end;
+    size_t end = count == 0 ? start : batch->rows[first + count - 1].data_end;
     *length = end - start;
-    return batch->text.data + start;
+    return batch->row_data.data + start;
 }
 
 /* Appends `text` escaped for COPY's text format (backslash, tab, newline, carriage return). */
@@ -280,7 +313,7 @@ const struct record_batch_offset *record_batch_offsets(const struct record_batch
 
 void record_batch_clear(struct record_batch *batch)
 {
-    batch->text.length = 0;
+    batch->row_data.length = 0;
     batch->row_count = 0;
     batch->dead_letter_count = 0;
     batch->rejected_messages = 0;

@@ -11,6 +11,10 @@
 struct record_writer {
     char *database_url;
     PGconn *connection; /* NULL until connected, and again after a failure */
+    bool copying;       /* a transaction is open with the rows' COPY in progress */
+    bool failed;        /* a stream call failed: the batch cannot be stored */
+    size_t rows_sent;   /* rows of the current batch already sent */
+    char failure[ERROR_MESSAGE_MAX];
     char *arrays;       /* reused text of the offset arrays */
     size_t arrays_capacity;
 };
@@ -51,6 +55,7 @@ static void disconnect(struct record_writer *writer)
 {
     PQfinish(writer->connection);
     writer->connection = NULL;
+    writer->copying = false;
 }
 
 int record_writer_connect(struct record_writer *writer, struct error *err)
@@ -97,20 +102,14 @@ int record_writer_load_offsets(struct record_writer *writer, const char *topic, 
     return 0;
 }
 
-/* Runs one COPY ... FROM STDIN with `text`. On failure fills err and, if the server
- * answered, its SQLSTATE. */
-static int copy_text(PGconn *connection, const char *sql, const char *text, size_t length, char sqlstate[6],
-                     struct error *err)
+/* Reads the results of a finished COPY; on failure fills err and the SQLSTATE. */
+static int finish_copy(PGconn *connection, char sqlstate[6], struct error *err)
 {
     sqlstate[0] = '\0';
-    PGresult *result = PQexec(connection, sql);
-    int status = PQresultStatus(result);
-    PQclear(result);
-    if (status != PGRES_COPY_IN)
-        return db_error(connection, NULL, "starting COPY", err);
-    if (PQputCopyData(connection, text, (int)length) != 1 || PQputCopyEnd(connection, NULL) != 1)
-        return db_error(connection, NULL, "sending COPY data", err);
+    if (PQputCopyEnd(connection, NULL) != 1)
+        return db_error(connection, NULL, "ending COPY", err);
     int rc = 0;
+    PGresult *result;
     while ((result = PQgetResult(connection)) != NULL) {
         if (PQresultStatus(result) != PGRES_COMMAND_OK && rc == 0) {
             rc = db_error(connection, result, "COPY", err);
@@ -120,6 +119,47 @@ static int copy_text(PGconn *connection, const char *sql, const char *text, size
         PQclear(result);
     }
     return rc;
+}
+
+static int put_copy_data(PGconn *connection, const char *data, size_t length, struct error *err)
+{
+    if (length > 0 && PQputCopyData(connection, data, (int)length) != 1)
+        return db_error(connection, NULL, "sending COPY data", err);
+    return 0;
+}
+
+/* COPYs rows [first, first + count) as one binary COPY statement. */
+static int copy_rows(PGconn *connection, const struct record_batch *batch, size_t first, size_t count,
+                     char sqlstate[6], struct error *err)
+{
+    sqlstate[0] = '\0';
+    PGresult *result = PQexec(connection, RECORD_BATCH_COPY_SQL);
+    int status = PQresultStatus(result);
+    PQclear(result);
+    if (status != PGRES_COPY_IN)
+        return db_error(connection, NULL, "starting COPY", err);
+    size_t length;
+    const char *data = record_batch_row_data(batch, first, count, &length);
+    if (put_copy_data(connection, RECORD_BATCH_COPY_HEADER, sizeof RECORD_BATCH_COPY_HEADER, err) < 0 ||
+        put_copy_data(connection, data, length, err) < 0 ||
+        put_copy_data(connection, RECORD_BATCH_COPY_TRAILER, sizeof RECORD_BATCH_COPY_TRAILER, err) < 0)
+        return -1;
+    return finish_copy(connection, sqlstate, err);
+}
+
+/* Runs one text COPY ... FROM STDIN of `text`. */
+static int copy_text(PGconn *connection, const char *sql, const char *text, size_t length, char sqlstate[6],
+                     struct error *err)
+{
+    sqlstate[0] = '\0';
+    PGresult *result = PQexec(connection, sql);
+    int status = PQresultStatus(result);
+    PQclear(result);
+    if (status != PGRES_COPY_IN)
+        return db_error(connection, NULL, "starting COPY", err);
+    if (put_copy_data(connection, text, length, err) < 0)
+        return -1;
+    return finish_copy(connection, sqlstate, err);
 }
 
 /* Errors that belong to the data (SQLSTATE classes 22 and 23: a bad value, a violated
@@ -138,10 +178,8 @@ static int store_rows(PGconn *connection, struct record_batch *batch, size_t fir
         return 0;
     if (db_exec(connection, "SAVEPOINT rows", err) < 0)
         return -1;
-    size_t length;
-    const char *text = record_batch_row_text(batch, first, count, &length);
     char sqlstate[6];
-    if (copy_text(connection, RECORD_BATCH_COPY_SQL, text, length, sqlstate, err) == 0)
+    if (copy_rows(connection, batch, first, count, sqlstate, err) == 0)
         return db_exec(connection, "RELEASE SAVEPOINT rows", err);
     if (!is_data_error(sqlstate))
         return -1;
@@ -220,20 +258,120 @@ static int store_offsets(struct record_writer *writer, const struct record_batch
     return rc;
 }
 
+/* Opens the batch's transaction and starts the rows' COPY, in one round trip. */
+static int begin_copy(struct record_writer *writer, struct error *err)
+{
+    if (record_writer_connect(writer, err) < 0)
+        return -1;
+    if (!PQsendQuery(writer->connection, "BEGIN; SAVEPOINT rows; " RECORD_BATCH_COPY_SQL))
+        return db_error(writer->connection, NULL, "starting the batch", err);
+    PGresult *result;
+    int rc = -1;
+    while ((result = PQgetResult(writer->connection)) != NULL) {
+        int status = PQresultStatus(result);
+        if (status == PGRES_COPY_IN) {
+            PQclear(result);
+            rc = 0;
+            break;
+        }
+        if (status != PGRES_COMMAND_OK) {
+            db_error(writer->connection, result, "starting the batch", err);
+            PQclear(result);
+            break;
+        }
+        PQclear(result);
+    }
+    if (rc < 0) {
+        if (err->message[0] == '\0')
+            error_set(err, "starting the batch: no COPY");
+        return -1;
+    }
+    writer->copying = true;
+    writer->rows_sent = 0;
+    return put_copy_data(writer->connection, RECORD_BATCH_COPY_HEADER, sizeof RECORD_BATCH_COPY_HEADER, err);
+}
+
+static int stream_rows(struct record_writer *writer, const struct record_batch *batch, struct error *err)
+{
+    if (!writer->copying && begin_copy(writer, err) < 0)
+        return -1;
+    size_t rows = record_batch_rows(batch), length;
+    const char *data = record_batch_row_data(batch, writer->rows_sent, rows - writer->rows_sent, &length);
+    if (put_copy_data(writer->connection, data, length, err) < 0)
+        return -1;
+    writer->rows_sent = rows;
+    return 0;
+}
+
+int record_writer_stream(struct record_writer *writer, const struct record_batch *batch, struct error *err)
+{
+    if (writer->failed)
+        return error_set(err, "%s", writer->failure);
+    if (stream_rows(writer, batch, err) == 0)
+        return 0;
+    writer->failed = true;
+    snprintf(writer->failure, sizeof writer->failure, "%s", err->message);
+    disconnect(writer);
+    return -1;
+}
+
+void record_writer_abandon(struct record_writer *writer)
+{
+    writer->failed = false;
+    writer->rows_sent = 0;
+    if (!writer->copying)
+        return;
+    struct error err;
+    /* Ending the COPY with an error message makes the server discard it. */
+    if (PQputCopyEnd(writer->connection, "batch abandoned") == 1) {
+        PGresult *result;
+        while ((result = PQgetResult(writer->connection)) != NULL)
+            PQclear(result);
+        writer->copying = false;
+        if (db_exec(writer->connection, "ROLLBACK", &err) == 0)
+            return;
+    }
+    disconnect(writer);
+}
+
+/* Ends the rows' COPY. If Postgres refused data, isolates the refused rows. */
+static int finish_rows(struct record_writer *writer, struct record_batch *batch, struct error *err)
+{
+    if (stream_rows(writer, batch, err) < 0 ||
+        put_copy_data(writer->connection, RECORD_BATCH_COPY_TRAILER, sizeof RECORD_BATCH_COPY_TRAILER, err) < 0)
+        return -1;
+    writer->copying = false;
+    char sqlstate[6];
+    if (finish_copy(writer->connection, sqlstate, err) == 0)
+        return db_exec(writer->connection, "RELEASE SAVEPOINT rows", err);
+    if (!is_data_error(sqlstate))
+        return -1;
+    log_info("PostgreSQL refused a row of the batch (%s); isolating it", err->message);
+    if (db_exec(writer->connection, "ROLLBACK TO SAVEPOINT rows", err) < 0 ||
+        db_exec(writer->connection, "RELEASE SAVEPOINT rows", err) < 0)
+        return -1;
+    return store_rows(writer->connection, batch, 0, record_batch_rows(batch), err);
+}
+
 int record_writer_store(struct record_writer *writer, struct record_batch *batch, const char *topic,
                         const int64_t *expected, struct error *err)
 {
+    if (writer->failed) {
+        error_set(err, "%s", writer->failure);
+        record_writer_abandon(writer);
+        return -1;
+    }
     if (record_batch_messages(batch) == 0)
         return 0;
-    if (record_writer_connect(writer, err) < 0)
-        return -1;
     int rc;
-    if ((rc = db_exec(writer->connection, "BEGIN", err)) == 0 &&
-        (rc = store_rows(writer->connection, batch, 0, record_batch_rows(batch), err)) == 0 &&
+    if ((rc = finish_rows(writer, batch, err)) == 0 &&
         (rc = store_dead_letters(writer->connection, batch, topic, err)) == 0 &&
         (rc = store_offsets(writer, batch, topic, expected, err)) == 0 &&
-        (rc = db_exec(writer->connection, "COMMIT", err)) == 0)
+        (rc = db_exec(writer->connection, "COMMIT", err)) == 0) {
+        writer->rows_sent = 0;
         return 0;
+    }
+    writer->rows_sent = 0;
     if (rc == RECORD_WRITER_CONFLICT) {
         struct error rollback_error;
         if (db_exec(writer->connection, "ROLLBACK", &rollback_error) == 0)

@@ -17,6 +17,9 @@ static const struct config_option OPTIONS[] = {
     {"bridge.batch_max_wait_ms", "batch-max-wait-ms", CONFIG_INT,
      offsetof(struct bridge_settings, batch_max_wait_ms), "100", 1, 60000, NULL,
      "write a batch at the latest this long after its first message arrived"},
+    {"bridge.prefetch_messages", "prefetch-messages", CONFIG_INT, offsetof(struct bridge_settings, prefetch_messages),
+     "20000", 100, 1000000, NULL,
+     "messages fetched ahead per partition: more drains a backlog faster, fewer uses less memory"},
 };
 
 const struct config_spec BRIDGE_CONFIG = {

@@ -10,6 +10,7 @@ struct bridge_settings {
     long long session_timeout_ms;
     long long batch_max_rows;
     long long batch_max_wait_ms;
+    long long prefetch_messages;
 };
 
 extern const struct config_spec BRIDGE_CONFIG;

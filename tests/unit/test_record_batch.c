@@ -23,27 +23,39 @@ static const struct record_batch_offset *offset_of(const struct record_batch *ba
     return NULL;
 }
 
-static void rows_become_copy_text_and_ranges(void **unused)
+static void rows_become_binary_copy_data_and_ranges(void **unused)
 {
     struct record_batch *batch = record_batch_new(NULL);
     struct ticker a = {.name = "ticker_07", .value = -3, .time_us = 1795437296789012LL};
-    struct ticker b = {.name = "ticker_08", .value = 2147483647, .time_us = 0};
+    struct ticker b = {.name = "t8", .value = 2147483647, .time_us = 946684800000000LL}; /* Postgres' epoch */
     struct record_origin oa = origin(0, 10, "a"), ob = origin(1, 4, "b");
     assert_int_equal(record_batch_add(batch, &a, &oa, NULL), 0);
     assert_int_equal(record_batch_add(batch, &b, &ob, NULL), 0);
+
+    /* Row a: 3 fields; name "ticker_07"; time = microseconds since 2000-01-01, big-endian;
+     * value -3 as a big-endian int32. */
+    const unsigned char row_a[] = {0, 3,
+                                   0, 0, 0, 9, 't', 'i', 'c', 'k', 'e', 'r', '_', '0', '7',
+                                   0, 0, 0, 8, 0x00, 0x03, 0x03, 0xef, 0x97, 0x12, 0xc6, 0x14,
+                                   0, 0, 0, 4, 0xff, 0xff, 0xff, 0xfd};
+    const unsigned char row_b[] = {0, 3, 0, 0, 0, 2, 't', '8', 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0,
+                                   0, 0, 0, 4, 0x7f, 0xff, 0xff, 0xff};
     size_t length;
-    const char *text = record_batch_row_text(batch, 0, 2, &length);
-    const char expected[] = "ticker_07\t2026-11-23T12:34:56.789012Z\t-3\n"
-                            "ticker_08\t1970-01-01T00:00:00.000000Z\t2147483647\n";
-    assert_int_equal(length, sizeof expected - 1);
-    assert_memory_equal(text, expected, length);
-    text = record_batch_row_text(batch, 1, 1, &length);
-    assert_int_equal(length, strlen("ticker_08\t1970-01-01T00:00:00.000000Z\t2147483647\n"));
-    assert_memory_equal(text, "ticker_08\t", 10);
-    record_batch_row_text(batch, 1, 0, &length);
+    const char *data = record_batch_row_data(batch, 0, 1, &length);
+    assert_int_equal(length, sizeof row_a);
+    assert_memory_equal(data, row_a, sizeof row_a);
+    data = record_batch_row_data(batch, 1, 1, &length);
+    assert_int_equal(length, sizeof row_b);
+    assert_memory_equal(data, row_b, sizeof row_b);
+    record_batch_row_data(batch, 0, 2, &length);
+    assert_int_equal(length, sizeof row_a + sizeof row_b);
+    record_batch_row_data(batch, 1, 0, &length);
     assert_int_equal(length, 0);
     assert_int_equal(record_batch_rows(batch), 2);
     assert_int_equal(record_batch_messages(batch), 2);
+
+    assert_memory_equal(RECORD_BATCH_COPY_HEADER, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    assert_memory_equal(RECORD_BATCH_COPY_TRAILER, "\xff\xff", 2);
     record_batch_destroy(batch);
 }
 
@@ -115,8 +127,8 @@ static void clear_forgets_everything_and_buffers_grow(void **unused)
         assert_int_equal(record_batch_add(batch, &t, &o, NULL), 0);
     }
     size_t length, count;
-    record_batch_row_text(batch, 0, record_batch_rows(batch), &length);
-    assert_int_equal(length, 5000 * strlen("abcdefghij\t9999-12-31T23:59:59.999999Z\t-2147483648\n"));
+    record_batch_row_data(batch, 0, record_batch_rows(batch), &length);
+    assert_int_equal(length, 5000 * (2 + 4 + 10 + 4 + 8 + 4 + 4));
     record_batch_clear(batch);
     assert_int_equal(record_batch_rows(batch), 0);
     assert_int_equal(record_batch_messages(batch), 0);
@@ -144,7 +156,7 @@ static void refuses_times_it_cannot_store(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rows_become_copy_text_and_ranges),
+        cmocka_unit_test(rows_become_binary_copy_data_and_ranges),
         cmocka_unit_test(offsets_span_each_partition),
         cmocka_unit_test(dead_letters_keep_raw_bytes_and_escape_text),
         cmocka_unit_test(refused_rows_become_dead_letters_with_their_original_bytes),
