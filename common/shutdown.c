@@ -64,6 +64,14 @@ bool shutdown_requested(void)
     return atomic_load(&stop_requested);
 }
 
+void shutdown_sleep_ms(int milliseconds)
+{
+    for (int slept = 0; slept < milliseconds && !shutdown_requested(); slept += 100) {
+        int step = milliseconds - slept < 100 ? milliseconds - slept : 100;
+        nanosleep(&(struct timespec){step / 1000, (long)(step % 1000) * 1000000L}, NULL);
+    }
+}
+
 void shutdown_request(void)
 {
     if (!atomic_exchange(&stop_requested, true) && wake_callback != NULL)

@@ -21,6 +21,10 @@ int shutdown_init(void (*wake)(void *context), void *context, struct error *err)
 /* True once SIGINT or SIGTERM arrived or shutdown_request was called. Any thread. */
 bool shutdown_requested(void);
 
+/* Sleeps `milliseconds`, returning early (within 100 ms) once shutdown is requested.
+ * For retry back-offs. Any thread. */
+void shutdown_sleep_ms(int milliseconds);
+
 /* Asks the daemon to stop as if signalled (for fatal runtime conditions). Any thread. */
 void shutdown_request(void);
 

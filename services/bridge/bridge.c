@@ -358,8 +358,7 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
         if (shutdown_requested())
             goto fail;
         log_warn("PostgreSQL unavailable (retrying in %d ms): %s", backoff_ms, err->message);
-        for (int waited = 0; waited < backoff_ms && !shutdown_requested(); waited += IDLE_POLL_MS)
-            nanosleep(&(struct timespec){0, IDLE_POLL_MS * 1000000L}, NULL);
+        shutdown_sleep_ms(backoff_ms);
         backoff_ms = backoff_ms < RETRY_MAX_MS ? backoff_ms * 2 : RETRY_MAX_MS;
     }
     if ((bridge->consumer = open_consumer(bridge, err)) == NULL)

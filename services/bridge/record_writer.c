@@ -128,16 +128,23 @@ static int put_copy_data(PGconn *connection, const char *data, size_t length, st
     return 0;
 }
 
-/* COPYs rows [first, first + count) as one binary COPY statement. */
-static int copy_rows(PGconn *connection, const struct record_batch *batch, size_t first, size_t count,
-                     char sqlstate[6], struct error *err)
+static int start_copy(PGconn *connection, const char *sql, char sqlstate[6], struct error *err)
 {
     sqlstate[0] = '\0';
-    PGresult *result = PQexec(connection, RECORD_BATCH_COPY_SQL);
+    PGresult *result = PQexec(connection, sql);
     int status = PQresultStatus(result);
     PQclear(result);
     if (status != PGRES_COPY_IN)
         return db_error(connection, NULL, "starting COPY", err);
+    return 0;
+}
+
+/* COPYs rows [first, first + count) as one binary COPY statement. */
+static int copy_rows(PGconn *connection, const struct record_batch *batch, size_t first, size_t count,
+                     char sqlstate[6], struct error *err)
+{
+    if (start_copy(connection, RECORD_BATCH_COPY_SQL, sqlstate, err) < 0)
+        return -1;
     size_t length;
     const char *data = record_batch_row_data(batch, first, count, &length);
     if (put_copy_data(connection, RECORD_BATCH_COPY_HEADER, sizeof RECORD_BATCH_COPY_HEADER, err) < 0 ||
@@ -151,12 +158,8 @@ static int copy_rows(PGconn *connection, const struct record_batch *batch, size_
 static int copy_text(PGconn *connection, const char *sql, const char *text, size_t length, char sqlstate[6],
                      struct error *err)
 {
-    sqlstate[0] = '\0';
-    PGresult *result = PQexec(connection, sql);
-    int status = PQresultStatus(result);
-    PQclear(result);
-    if (status != PGRES_COPY_IN)
-        return db_error(connection, NULL, "starting COPY", err);
+    if (start_copy(connection, sql, sqlstate, err) < 0)
+        return -1;
     if (put_copy_data(connection, text, length, err) < 0)
         return -1;
     return finish_copy(connection, sqlstate, err);

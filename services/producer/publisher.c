@@ -47,8 +47,7 @@ static int wait_for_topic(struct publisher *publisher, struct error *err)
             return 0;
         }
         log_warn("waiting for Kafka topic %s (retrying in %us): %s", publisher->topic, backoff_s, err->message);
-        for (unsigned waited = 0; waited < backoff_s * 10 && !shutdown_requested(); waited++)
-            usleep(100 * 1000);
+        shutdown_sleep_ms((int)backoff_s * 1000);
         backoff_s = backoff_s < 16 ? backoff_s * 2 : 16;
     }
     return error_set(err, "shutdown requested while waiting for the topic");

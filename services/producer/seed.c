@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "db.h"
 #include "log.h"
@@ -81,8 +80,7 @@ int seed_from_database(struct ticker_walk *walk, const char *database_url, struc
         if (rc == 0)
             return 0;
         log_warn("cannot seed from PostgreSQL (retrying in %us): %s", backoff_s, err->message);
-        for (unsigned waited = 0; waited < backoff_s * 10 && !shutdown_requested(); waited++)
-            usleep(100 * 1000);
+        shutdown_sleep_ms((int)backoff_s * 1000);
         backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
     }
     return error_set(err, "shutdown requested while seeding");
