@@ -159,6 +159,15 @@ export function startPostgres() {
   services('postgres_start', join(process.env.TICKERFLOW_TEST_STATE, 'postgres'), process.env.TICKERFLOW_TEST_PG_PORT);
 }
 
+export function stopKafka() {
+  services('kafka_stop', join(process.env.TICKERFLOW_TEST_STATE, 'kafka'));
+}
+
+export function startKafka() {
+  services('kafka_start', join(process.env.TICKERFLOW_TEST_STATE, 'kafka'), process.env.TICKERFLOW_TEST_KAFKA_PORT,
+    process.env.TICKERFLOW_TEST_KAFKA_CONTROLLER_PORT);
+}
+
 // ---- daemons -------------------------------------------------------------------------------
 
 // Starts build/services/<daemon>/tickerflow-<daemon>; stderr and stdout go to a log file.
