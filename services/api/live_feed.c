@@ -9,6 +9,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 
 struct live_feed {
     rd_kafka_t *consumer;
@@ -23,7 +24,7 @@ struct live_feed {
     size_t queued;
     size_t queue_limit;
 
-    uint64_t received, rejected, overflowed; /* feed thread only */
+    struct metric *received, *rejected, *overflowed;
 };
 
 static void push_frame(struct live_feed *feed, struct frame *frame)
@@ -44,9 +45,10 @@ static void push_frame(struct live_feed *feed, struct frame *frame)
     pthread_mutex_unlock(&feed->lock);
     if (dropped != NULL) {
         frame_release(dropped);
-        if (feed->overflowed++ % 1000 == 0)
-            log_warn("live queue full (%zu frames): dropped %" PRIu64 " frames so far", feed->queue_limit,
-                     feed->overflowed);
+        metric_add(feed->overflowed, 1);
+        if (metric_value(feed->overflowed) % 1000 == 1)
+            log_warn("live queue full (%zu frames): dropped %" PRId64 " frames so far", feed->queue_limit,
+                     metric_value(feed->overflowed));
     }
 }
 
@@ -56,13 +58,13 @@ static void handle_message(struct live_feed *feed, const rd_kafka_message_t *mes
         log_warn("live feed: %s", rd_kafka_message_errstr(message));
         return;
     }
-    feed->received++;
+    metric_add(feed->received, 1);
     struct ticker ticker;
     struct error err;
     if (ticker_decode(message->payload, message->len, &ticker, &err) < 0) {
-        feed->rejected++;
-        log_warn("live feed skipped malformed message at %s/%" PRId32 "@%" PRId64 " (%" PRIu64 " so far): %s",
-                 feed->topic, message->partition, message->offset, feed->rejected, err.message);
+        metric_add(feed->rejected, 1);
+        log_warn("live feed skipped malformed message at %s/%" PRId32 "@%" PRId64 " (%" PRId64 " so far): %s",
+                 feed->topic, message->partition, message->offset, metric_value(feed->rejected), err.message);
         return;
     }
     struct frame *frame = frame_new_tick(&ticker);
@@ -113,7 +115,8 @@ static void *run_feed(void *argument)
             rd_kafka_message_destroy(message);
         }
     }
-    log_info("live feed stopped: %" PRIu64 " messages, %" PRIu64 " malformed", feed->received, feed->rejected);
+    log_info("live feed stopped: %" PRId64 " messages, %" PRId64 " malformed", metric_value(feed->received),
+             metric_value(feed->rejected));
     return NULL;
 }
 
@@ -129,6 +132,10 @@ struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t
     feed->wake = wake;
     feed->wake_context = context;
     feed->queue_limit = queue_limit;
+    feed->received = metrics_counter("tickerflow_api_live_messages_total", "Messages read from Kafka");
+    feed->rejected = metrics_counter("tickerflow_api_live_malformed_total", "Malformed messages skipped");
+    feed->overflowed = metrics_counter("tickerflow_api_live_queue_dropped_total",
+                                       "Frames dropped because the WebSocket thread fell behind");
     pthread_mutex_init(&feed->lock, NULL);
 
     /* group.id is never joined (assign, not subscribe) and nothing is committed. */

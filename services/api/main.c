@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "admin_server.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -29,8 +30,11 @@ int main(int argc, char **argv)
 
     struct error err;
     struct api_server *server = NULL;
+    struct admin_server *admin = NULL;
     exit_code = EXIT_FAILURE;
-    if (shutdown_init(wake_server, NULL, &err) < 0 || (server = api_server_start(&settings, &err)) == NULL) {
+    if (shutdown_init(wake_server, NULL, &err) < 0 ||
+        (settings.admin_port > 0 && (admin = admin_server_start((int)settings.admin_port, NULL, NULL, &err)) == NULL) ||
+        (server = api_server_start(&settings, &err)) == NULL) {
         log_error("%s", err.message);
         goto done;
     }
@@ -43,6 +47,7 @@ int main(int argc, char **argv)
     atomic_store(&running_server, NULL);
 done:
     api_server_stop(server);
+    admin_server_stop(admin);
     log_info("stopped");
     config_free(&API_CONFIG, &settings);
     return exit_code;

@@ -11,6 +11,7 @@
 #include "frame.h"
 #include "live_feed.h"
 #include "log.h"
+#include "metrics.h"
 #include "query_pool.h"
 #include "recent_ticks.h"
 #include "request.h"
@@ -58,7 +59,7 @@ struct api_server {
     char frontend_path[PATH_MAX];
     struct lws_http_mount mounts[2];
     struct lws_protocols protocols[3];
-    uint64_t http_rejected, ws_rejected;
+    struct metric *http_rejected, *ws_rejected, *clients_gauge, *frames_sent, *frames_dropped;
 };
 
 static struct api_server *server_of(struct lws *wsi)
@@ -86,6 +87,7 @@ static void send_frame(struct api_server *server, struct ws_session *client, str
         frame_release(client->queue[client->queue_head]);
         client->queue_head = (client->queue_head + 1) % capacity;
         client->queue_count--;
+        metric_add(server->frames_dropped, 1);
         if (client->dropped++ == 0)
             log_warn("WebSocket client is not keeping up: dropping its oldest frames");
     }
@@ -106,8 +108,8 @@ static void send_reply(struct api_server *server, struct ws_session *client, con
 
 static void reject_message(struct api_server *server, struct ws_session *client, const char *reason)
 {
-    server->ws_rejected++;
-    log_info("rejected WebSocket message (%" PRIu64 " so far): %s", server->ws_rejected, reason);
+    metric_add(server->ws_rejected, 1);
+    log_info("rejected WebSocket message (%" PRId64 " so far): %s", metric_value(server->ws_rejected), reason);
     send_reply(server, client, "error", "error", reason);
 }
 
@@ -187,6 +189,7 @@ static int open_client(struct api_server *server, struct ws_session *client, str
         server->clients->previous = client;
     server->clients = client;
     server->client_count++;
+    metric_set(server->clients_gauge, (int64_t)server->client_count);
     log_debug("WebSocket client connected (%zu now)", server->client_count);
     return 0;
 }
@@ -203,6 +206,7 @@ static void close_client(struct api_server *server, struct ws_session *client)
         if (client->next != NULL)
             client->next->previous = client->previous;
         server->client_count--;
+        metric_set(server->clients_gauge, (int64_t)server->client_count);
     }
     size_t capacity = (size_t)server->settings->client_queue_max;
     for (size_t i = 0; i < client->queue_count; i++)
@@ -224,6 +228,7 @@ static int write_next_frame(struct api_server *server, struct ws_session *client
     client->queue_count--;
     int written = lws_write(client->wsi, frame_payload(frame), frame->length, LWS_WRITE_TEXT);
     frame_release(frame);
+    metric_add(server->frames_sent, 1);
     if (written < 0)
         return -1; /* the connection is broken: lws closes it */
     if (client->queue_count > 0)
@@ -298,8 +303,8 @@ static void respond_error(struct api_server *server, struct http_session *sessio
                           const char *reason)
 {
     if (status == 400) {
-        server->http_rejected++;
-        log_info("400 for %.64s (%" PRIu64 " rejected so far): %s", path, server->http_rejected, reason);
+        metric_add(server->http_rejected, 1);
+        log_info("400 for %.64s (%" PRId64 " rejected so far): %s", path, metric_value(server->http_rejected), reason);
     }
     respond(session, status, api_error_body(reason));
 }
@@ -516,6 +521,13 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
         return NULL;
     }
     server->settings = settings;
+    server->http_rejected = metrics_counter("tickerflow_api_http_rejected_total", "HTTP requests answered with 400");
+    server->ws_rejected =
+        metrics_counter("tickerflow_api_ws_rejected_total", "WebSocket messages answered with an error");
+    server->clients_gauge = metrics_gauge("tickerflow_api_ws_clients", "WebSocket clients connected");
+    server->frames_sent = metrics_counter("tickerflow_api_ws_frames_sent_total", "WebSocket frames sent");
+    server->frames_dropped = metrics_counter("tickerflow_api_ws_frames_dropped_total",
+                                             "Frames dropped for clients that did not keep up");
     if (resolve_frontend(server, err) < 0)
         goto fail;
     describe_routes(server);
@@ -578,7 +590,7 @@ void api_server_stop(struct api_server *server)
         lws_context_destroy(server->context); /* closes every client; sessions detach their jobs */
     query_pool_stop(pool);
     recent_ticks_destroy(server->recent);
-    log_info("server stopped (%" PRIu64 " HTTP and %" PRIu64 " WebSocket requests rejected)", server->http_rejected,
-             server->ws_rejected);
+    log_info("server stopped (%" PRId64 " HTTP and %" PRId64 " WebSocket requests rejected)",
+             metric_value(server->http_rejected), metric_value(server->ws_rejected));
     free(server);
 }

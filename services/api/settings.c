@@ -29,6 +29,8 @@ static const struct config_option OPTIONS[] = {
      "a little late) and live join without a hole"},
     {"api.max_tickers", "max-tickers", CONFIG_INT, FIELD(max_tickers), "10000", 1, 1000000, NULL,
      "distinct tickers that get a replay window"},
+    {"api.admin_port", "admin-port", CONFIG_INT, FIELD(admin_port), "9103", 0, 65535, NULL,
+     "port of /healthz and /metrics (0: off)"},
 };
 
 const struct config_spec API_CONFIG = {

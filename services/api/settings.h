@@ -16,6 +16,7 @@ struct api_settings {
     long long live_queue_max;
     long long replay_ticks;
     long long max_tickers;
+    long long admin_port;
 };
 
 extern const struct config_spec API_CONFIG;

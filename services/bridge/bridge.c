@@ -8,6 +8,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "record_batch.h"
 #include "record_writer.h"
 #include "shutdown.h"
@@ -21,11 +22,18 @@
 /* Rows handed to Postgres at a time while a batch fills (see record_writer_stream). */
 #define STREAM_ROWS 1000
 
+/* The bridge's counters, served on /metrics and summed up in the log. */
+struct bridge_metrics {
+    struct metric *stored;       /* rows committed to Postgres */
+    struct metric *dead_letters; /* messages stored in dead_letters */
+    struct metric *batches;
+    struct metric *dropped;      /* messages of failed batches, read again afterwards */
+    struct metric *waiting;      /* 1 while paused until Postgres says where to resume */
+};
+
+/* What the last report showed, to log the differences. */
 struct totals {
-    uint64_t stored;       /* rows committed to Postgres */
-    uint64_t dead_letters; /* messages stored in dead_letters */
-    uint64_t batches;
-    uint64_t dropped;      /* messages of failed batches, read again afterwards */
+    int64_t stored, dead_letters, batches, dropped;
 };
 
 /* What this bridge knows of one assigned partition. */
@@ -50,7 +58,8 @@ struct bridge {
     int retry_ms;
     int64_t *expected;      /* scratch: expected offsets of the batch's partitions */
 
-    struct totals totals, reported;
+    struct bridge_metrics metrics;
+    struct totals reported;
     int64_t last_report_ms;
 };
 
@@ -92,7 +101,7 @@ static void clear_batch(struct bridge *bridge)
 /* Drops the batch: nothing of it is stored; its messages will be read again. */
 static void drop_batch(struct bridge *bridge)
 {
-    bridge->totals.dropped += record_batch_messages(bridge->batch);
+    metric_add(bridge->metrics.dropped, (int64_t)record_batch_messages(bridge->batch));
     record_writer_abandon(bridge->writer);
     clear_batch(bridge);
 }
@@ -119,9 +128,9 @@ static int store_batch(struct bridge *bridge, struct error *err)
               monotonic_ms() - store_started_ms);
 
     size_t refused_rows = record_batch_dead_letters(bridge->batch) - refused_before;
-    bridge->totals.stored += record_batch_rows(bridge->batch) - refused_rows;
-    bridge->totals.dead_letters += record_batch_dead_letters(bridge->batch);
-    bridge->totals.batches++;
+    metric_add(bridge->metrics.stored, (int64_t)(record_batch_rows(bridge->batch) - refused_rows));
+    metric_add(bridge->metrics.dead_letters, (int64_t)record_batch_dead_letters(bridge->batch));
+    metric_add(bridge->metrics.batches, 1);
     for (size_t i = 0; i < count; i++) {
         struct position *position = position_of(bridge, offsets[i].partition);
         if (position != NULL)
@@ -142,6 +151,7 @@ static void forget_positions(struct bridge *bridge)
         rd_kafka_topic_partition_list_destroy(assignment);
     }
     bridge->positions_known = false;
+    metric_set(bridge->metrics.waiting, 1);
 }
 
 static void on_assign(struct bridge *bridge, rd_kafka_topic_partition_list_t *partitions)
@@ -161,6 +171,7 @@ static void on_assign(struct bridge *bridge, rd_kafka_topic_partition_list_t *pa
     rd_kafka_pause_partitions(bridge->consumer, partitions);
     bridge->positions_known = false;
     bridge->next_resolve_ms = 0;
+    metric_set(bridge->metrics.waiting, 1);
 }
 
 static void on_revoke(struct bridge *bridge, rd_kafka_topic_partition_list_t *partitions)
@@ -175,6 +186,7 @@ static void on_revoke(struct bridge *bridge, rd_kafka_topic_partition_list_t *pa
     rd_kafka_assign(bridge->consumer, NULL);
     bridge->position_count = 0;
     bridge->positions_known = false;
+    metric_set(bridge->metrics.waiting, 0); /* nothing assigned: nothing to wait for */
 }
 
 static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *partitions,
@@ -333,6 +345,7 @@ static void try_resolve_positions(struct bridge *bridge, int timeout_ms)
     if (resolve_positions(bridge, &err) == 0) {
         bridge->positions_known = true;
         bridge->retry_ms = RETRY_MIN_MS;
+        metric_set(bridge->metrics.waiting, 0);
         return;
     }
     log_warn("cannot read positions from PostgreSQL (retrying in %d ms): %s", bridge->retry_ms, err.message);
@@ -350,6 +363,16 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
     bridge->settings = settings;
     bridge->last_report_ms = monotonic_ms();
     bridge->retry_ms = RETRY_MIN_MS;
+    bridge->metrics = (struct bridge_metrics){
+        .stored = metrics_counter("tickerflow_bridge_rows_stored_total", "Rows committed to records"),
+        .dead_letters = metrics_counter("tickerflow_bridge_dead_letters_total",
+                                        "Messages stored in dead_letters (malformed, or refused by PostgreSQL)"),
+        .batches = metrics_counter("tickerflow_bridge_batches_total", "Transactions committed"),
+        .dropped = metrics_counter("tickerflow_bridge_messages_reread_total",
+                                   "Messages of batches that failed to commit and are read again"),
+        .waiting = metrics_gauge("tickerflow_bridge_waiting_for_database",
+                                 "1 while consumption is paused until PostgreSQL answers"),
+    };
     if ((bridge->batch = record_batch_new(err)) == NULL ||
         (bridge->writer = record_writer_new(settings->shared.database_url, err)) == NULL)
         goto fail;
@@ -459,19 +482,33 @@ void bridge_flush(struct bridge *bridge)
     forget_positions(bridge);
 }
 
+static struct totals current_totals(const struct bridge *bridge)
+{
+    return (struct totals){metric_value(bridge->metrics.stored), metric_value(bridge->metrics.dead_letters),
+                           metric_value(bridge->metrics.batches), metric_value(bridge->metrics.dropped)};
+}
+
 void bridge_report(struct bridge *bridge)
 {
     int64_t now_ms = monotonic_ms();
     if (now_ms - bridge->last_report_ms < REPORT_INTERVAL_MS)
         return;
-    struct totals *t = &bridge->totals, *r = &bridge->reported;
-    if (t->batches != r->batches || t->dropped != r->dropped)
-        log_info("last minute: stored %" PRIu64 " rows and %" PRIu64 " dead letters in %" PRIu64
-                 " batches (since start: %" PRIu64 " rows, %" PRIu64 " dead letters)",
-                 t->stored - r->stored, t->dead_letters - r->dead_letters, t->batches - r->batches, t->stored,
-                 t->dead_letters);
-    bridge->reported = bridge->totals;
+    struct totals t = current_totals(bridge), *r = &bridge->reported;
+    if (t.batches != r->batches || t.dropped != r->dropped)
+        log_info("last minute: stored %" PRId64 " rows and %" PRId64 " dead letters in %" PRId64
+                 " batches (since start: %" PRId64 " rows, %" PRId64 " dead letters)",
+                 t.stored - r->stored, t.dead_letters - r->dead_letters, t.batches - r->batches, t.stored,
+                 t.dead_letters);
+    bridge->reported = t;
     bridge->last_report_ms = now_ms;
+}
+
+bool bridge_is_healthy(const struct bridge *bridge, char *reason, size_t size)
+{
+    if (metric_value(bridge->metrics.waiting) == 0)
+        return true;
+    snprintf(reason, size, "paused: waiting for PostgreSQL to say where to resume");
+    return false;
 }
 
 void bridge_close(struct bridge *bridge)
@@ -484,8 +521,9 @@ void bridge_close(struct bridge *bridge)
             log_warn("last batch not stored (%s); it will be read again", err.message);
         rd_kafka_consumer_close(bridge->consumer);
         rd_kafka_destroy(bridge->consumer);
-        log_info("stored %" PRIu64 " rows and %" PRIu64 " dead letters in %" PRIu64 " batches", bridge->totals.stored,
-                 bridge->totals.dead_letters, bridge->totals.batches);
+        struct totals t = current_totals(bridge);
+        log_info("stored %" PRId64 " rows and %" PRId64 " dead letters in %" PRId64 " batches", t.stored,
+                 t.dead_letters, t.batches);
     }
     record_writer_destroy(bridge->writer);
     record_batch_destroy(bridge->batch);

@@ -14,6 +14,9 @@
 #ifndef BRIDGE_BRIDGE_H
 #define BRIDGE_BRIDGE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "error.h"
 #include "settings.h"
 
@@ -38,6 +41,10 @@ void bridge_flush(struct bridge *bridge);
 
 /* Logs totals every minute, if anything happened. */
 void bridge_report(struct bridge *bridge);
+
+/* True unless consumption is paused waiting for Postgres (then `reason` says so).
+ * Any thread: reads only atomic metrics. */
+bool bridge_is_healthy(const struct bridge *bridge, char *reason, size_t size);
 
 /* Stores the last batch if it can, leaves the group and frees everything. NULL does nothing. */
 void bridge_close(struct bridge *bridge);

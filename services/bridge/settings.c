@@ -20,6 +20,8 @@ static const struct config_option OPTIONS[] = {
     {"bridge.prefetch_messages", "prefetch-messages", CONFIG_INT, offsetof(struct bridge_settings, prefetch_messages),
      "20000", 100, 1000000, NULL,
      "messages fetched ahead per partition: more drains a backlog faster, fewer uses less memory"},
+    {"bridge.admin_port", "admin-port", CONFIG_INT, offsetof(struct bridge_settings, admin_port), "9102", 0, 65535,
+     NULL, "port of /healthz and /metrics (0: off)"},
 };
 
 const struct config_spec BRIDGE_CONFIG = {

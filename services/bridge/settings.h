@@ -11,6 +11,7 @@ struct bridge_settings {
     long long batch_max_rows;
     long long batch_max_wait_ms;
     long long prefetch_messages;
+    long long admin_port;
 };
 
 extern const struct config_spec BRIDGE_CONFIG;

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <stdatomic.h>
+
+#include "admin_server.h"
 #include "config.h"
 #include "log.h"
 #include "publisher.h"
@@ -14,6 +17,17 @@
 #include "shutdown.h"
 #include "ticker_walk.h"
 #include "timestamp.h"
+
+static atomic_bool publishing;
+
+/* Runs on the admin server's thread. */
+static bool is_healthy(void *unused, char *reason, size_t size)
+{
+    if (atomic_load(&publishing))
+        return true;
+    snprintf(reason, size, "starting: seeding from PostgreSQL or waiting for the Kafka topic");
+    return false;
+}
 
 static int64_t monotonic_ms(void)
 {
@@ -49,7 +63,12 @@ static int run(const struct producer_settings *settings)
     struct error err;
     int exit_code = EXIT_FAILURE;
     struct publisher *publisher = NULL;
-    struct ticker_walk *walk = ticker_walk_new((size_t)settings->tickers, pick_random_seed(settings->random_seed), &err);
+    struct admin_server *admin = NULL;
+    struct ticker_walk *walk = NULL;
+    if (settings->admin_port > 0 &&
+        (admin = admin_server_start((int)settings->admin_port, is_healthy, NULL, &err)) == NULL)
+        goto fail;
+    walk = ticker_walk_new((size_t)settings->tickers, pick_random_seed(settings->random_seed), &err);
     if (walk == NULL)
         goto fail;
     if (settings->seed_from_database && seed_from_database(walk, settings->shared.database_url, &err) < 0)
@@ -60,6 +79,7 @@ static int run(const struct producer_settings *settings)
 
     log_info("%lld tickers, one move each every %lld ms%s", settings->tickers, settings->interval_ms,
              settings->dry_run ? " (dry run: printing to stdout)" : "");
+    atomic_store(&publishing, true);
     int64_t next_tick_ms = monotonic_ms();
     while (!shutdown_requested()) {
         if (publish_tick(walk, publisher, &err) < 0)
@@ -85,6 +105,7 @@ fail:
         exit_code = EXIT_SUCCESS; /* a stop signal during start-up is a clean exit */
     publisher_close(publisher, (int)settings->flush_timeout_ms);
     ticker_walk_destroy(walk);
+    admin_server_stop(admin);
     log_info("stopped");
     return exit_code;
 }

@@ -8,28 +8,28 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "shutdown.h"
 
 struct publisher {
     rd_kafka_t *kafka; /* NULL in dry-run mode */
     char *topic;
-    uint64_t sent;
-    uint64_t delivered; /* written by the delivery callback, which runs inside rd_kafka_poll on our thread */
-    uint64_t failed;
+    struct metric *sent, *delivered, *failed;
 };
 
 static void on_delivery(rd_kafka_t *kafka, const rd_kafka_message_t *message, void *opaque)
 {
     struct publisher *publisher = opaque;
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        publisher->delivered++;
+        metric_add(publisher->delivered, 1);
         return;
     }
-    publisher->failed++;
+    metric_add(publisher->failed, 1);
+    int64_t failed = metric_value(publisher->failed);
     /* Every failure matters, but a broker outage must not flood the log. */
-    if (publisher->failed <= 10 || publisher->failed % 1000 == 0)
-        log_error("message for %.*s not delivered (%" PRIu64 " so far): %s", (int)message->key_len,
-                  (const char *)message->key, publisher->failed, rd_kafka_err2str(message->err));
+    if (failed <= 10 || failed % 1000 == 0)
+        log_error("message for %.*s not delivered (%" PRId64 " so far): %s", (int)message->key_len,
+                  (const char *)message->key, failed, rd_kafka_err2str(message->err));
 }
 
 static void set_delivery_callback(rd_kafka_conf_t *conf)
@@ -61,6 +61,11 @@ struct publisher *publisher_open(const struct producer_settings *settings, struc
         error_set(err, "out of memory");
         return NULL;
     }
+    publisher->sent = metrics_counter("tickerflow_producer_messages_total", "Messages published (or printed)");
+    publisher->delivered =
+        metrics_counter("tickerflow_producer_delivered_total", "Messages acknowledged by Kafka");
+    publisher->failed =
+        metrics_counter("tickerflow_producer_delivery_failures_total", "Messages Kafka did not acknowledge");
     if (settings->dry_run) {
         setvbuf(stdout, NULL, _IOLBF, 0); /* one whole line at a time, also into pipes */
         return publisher;
@@ -92,7 +97,7 @@ int publisher_send(struct publisher *publisher, const struct ticker *ticker, str
     int length = ticker_encode(ticker, json, sizeof json, err);
     if (length < 0)
         return -1;
-    publisher->sent++;
+    metric_add(publisher->sent, 1);
     if (publisher->kafka == NULL) {
         printf("%s\n", json);
         return 0;
@@ -104,11 +109,11 @@ int publisher_send(struct publisher *publisher, const struct ticker *ticker, str
         if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
         if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            publisher->sent--;
+            metric_add(publisher->sent, -1);
             return error_set(err, "cannot queue message for %s: %s", ticker->name, rd_kafka_err2str(code));
         }
         if (shutdown_requested()) {
-            publisher->sent--;
+            metric_add(publisher->sent, -1);
             return error_set(err, "local queue full at shutdown; %s=%d not sent", ticker->name, ticker->value);
         }
         rd_kafka_poll(publisher->kafka, 100);
@@ -132,8 +137,8 @@ void publisher_close(struct publisher *publisher, int flush_timeout_ms)
         int left = rd_kafka_outq_len(publisher->kafka);
         if (left > 0)
             log_error("%d messages still undelivered after waiting %d ms; they are lost", left, flush_timeout_ms);
-        log_info("published %" PRIu64 " messages: %" PRIu64 " delivered, %" PRIu64 " failed", publisher->sent,
-                 publisher->delivered, publisher->failed);
+        log_info("published %" PRId64 " messages: %" PRId64 " delivered, %" PRId64 " failed",
+                 metric_value(publisher->sent), metric_value(publisher->delivered), metric_value(publisher->failed));
         rd_kafka_destroy(publisher->kafka);
     } else {
         fflush(stdout);

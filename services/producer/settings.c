@@ -19,6 +19,8 @@ static const struct config_option OPTIONS[] = {
     {"producer.flush_timeout_ms", "flush-timeout-ms", CONFIG_INT,
      offsetof(struct producer_settings, flush_timeout_ms), "10000", 0, 600000, NULL,
      "at shutdown, how long to wait for Kafka to acknowledge messages in flight"},
+    {"producer.admin_port", "admin-port", CONFIG_INT, offsetof(struct producer_settings, admin_port), "9101", 0, 65535,
+     NULL, "port of /healthz and /metrics (0: off)"},
 };
 
 const struct config_spec PRODUCER_CONFIG = {

@@ -13,6 +13,7 @@ struct producer_settings {
     bool seed_from_database;
     long long random_seed;
     long long flush_timeout_ms;
+    long long admin_port;
 };
 
 extern const struct config_spec PRODUCER_CONFIG;

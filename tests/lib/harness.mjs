@@ -178,7 +178,9 @@ export function startDaemon(daemon, args = [], { env = {}, label = daemon, captu
   // The daemon writes straight into the file: nothing is buffered in this process.
   const logFd = openSync(logPath, 'a');
   const binary = join(buildDir, 'services', daemon, `tickerflow-${daemon}`);
-  const child = spawn(binary, args, {
+  // Many daemons run at once in tests: the admin port is off unless a test asks for one.
+  const allArgs = args.includes('--admin-port') ? args : [...args, '--admin-port', '0'];
+  const child = spawn(binary, allArgs, {
     cwd: mkdtempSync(join(tmpdir(), 'tickerflow-cwd-')),
     env: { PATH: process.env.PATH, KAFKA_BROKERS: brokers, ...env },
     stdio: ['ignore', captureStdout ? 'pipe' : logFd, logFd],
@@ -199,12 +201,17 @@ export function startDaemon(daemon, args = [], { env = {}, label = daemon, captu
     get stdout() { return stdout; },
     log() { return readFileSync(logPath, 'utf8'); },
     running() { return child.exitCode === null && child.signalCode === null; },
+    // Waits for the daemon to exit on its own; returns {code, signal}.
+    async waitForExit() {
+      const keepAlive = setInterval(() => {}, 1000); // the child is unref'd: hold the loop while waiting
+      const result = await exited;
+      clearInterval(keepAlive);
+      return result;
+    },
     // kill -9, and wait for it to be gone.
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      const keepAlive = setInterval(() => {}, 1000); // the child is unref'd: hold the loop while waiting
-      await exited;
-      clearInterval(keepAlive);
+      await this.waitForExit();
     },
     // Stops with SIGTERM and returns the exit code (a clean shutdown is 0).
     async stop(timeoutMs = 15000) {

@@ -1,0 +1,32 @@
+/*
+ * Process-wide metrics, served in Prometheus text format by the admin server.
+ *
+ * Register at start-up (main thread, before the metrics are used); update from any
+ * thread: updates are atomic. A handle stays valid for the life of the process.
+ * Every function accepts a NULL handle and then does nothing (or returns 0).
+ */
+#ifndef TICKERFLOW_METRICS_H
+#define TICKERFLOW_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_MAX 64
+
+struct metric;
+
+/* Registers a counter or gauge named [a-zA-Z_:][a-zA-Z0-9_:]*; `name` and `help` must be
+ * string literals (they are kept, not copied). Registering a name twice returns the same
+ * metric. Returns NULL for an invalid name or when METRICS_MAX are registered. */
+struct metric *metrics_counter(const char *name, const char *help);
+struct metric *metrics_gauge(const char *name, const char *help);
+
+void metric_add(struct metric *metric, int64_t amount);
+void metric_set(struct metric *metric, int64_t value);
+int64_t metric_value(const struct metric *metric);
+
+/* Renders every metric ("# HELP", "# TYPE", "name value" lines). Returns a NUL-terminated
+ * string the caller frees, or NULL when out of memory. */
+char *metrics_render(size_t *length);
+
+#endif

@@ -1,0 +1,111 @@
+// Every daemon's admin port: /healthz for health checks, /metrics for Prometheus, with
+// values that match what really happened.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  requireServices, createDatabase, createTopic, freePort, openClient, produceRaw, root, startDaemon, uniqueName, waitFor,
+} from '../lib/harness.mjs';
+
+requireServices();
+
+// A strict reader of the Prometheus text format (version 0.0.4) as our daemons write it:
+// every sample is preceded by its HELP and TYPE lines; names and values are well-formed.
+function parseMetrics(text) {
+  assert.ok(text.endsWith('\n'), 'ends with a newline');
+  const metrics = {};
+  let help = null;
+  let type = null;
+  for (const line of text.slice(0, -1).split('\n')) {
+    let match;
+    if ((match = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line))) {
+      help = match[1];
+    } else if ((match = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$/.exec(line))) {
+      assert.equal(match[1], help, `TYPE follows HELP for ${match[1]}`);
+      type = match[2];
+    } else if ((match = /^([a-zA-Z_:][a-zA-Z0-9_:]*) (-?\d+)$/.exec(line))) {
+      assert.equal(match[1], help, `sample ${match[1]} follows its HELP`);
+      assert.ok(!(match[1] in metrics), `${match[1]} appears once`);
+      metrics[match[1]] = { type, value: Number(match[2]) };
+      if (type === 'counter') assert.ok(metrics[match[1]].value >= 0, `counter ${match[1]} is not negative`);
+      help = type = null;
+    } else {
+      assert.fail(`not Prometheus text: ${JSON.stringify(line)}`);
+    }
+  }
+  return metrics;
+}
+
+async function get(port, path, init) {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, init);
+  return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+}
+
+test('healthz and metrics on every daemon, with true values', async () => {
+  const db = createDatabase('admin');
+  const topic = createTopic('admin', 1);
+  const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
+  const ports = { producer: await freePort(), bridge: await freePort(), api: await freePort(), web: await freePort() };
+  const bridge = startDaemon('bridge', ['--group-id', uniqueName('group'), '--admin-port', String(ports.bridge)],
+    { env, label: 'admin-bridge' });
+  const api = startDaemon('api', ['--port', String(ports.web), '--admin-port', String(ports.api), '--frontend-dir',
+    join(root, 'frontend', 'dist')], { env, label: 'admin-api' });
+  const producer = startDaemon('producer', ['--tickers', '3', '--interval-ms', '100', '--admin-port',
+    String(ports.producer)], { env, label: 'admin-producer' });
+
+  for (const daemon of ['producer', 'bridge', 'api']) {
+    await waitFor(`${daemon} healthy`, async () => (await get(ports[daemon], '/healthz')).status === 200);
+    const health = await get(ports[daemon], '/healthz');
+    assert.equal(health.body, '{"status":"ok"}\n');
+    assert.match(health.type, /application\/json/);
+    const metrics = await get(ports[daemon], '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.type, /^text\/plain; version=0\.0\.4/);
+    parseMetrics(metrics.body);
+    assert.equal((await get(ports[daemon], '/nothing')).status, 404);
+    assert.equal((await get(ports[daemon], '/metrics', { method: 'POST' })).status, 405);
+  }
+
+  // Two WebSocket clients and a rejected request show up in the API server's metrics.
+  const clients = [await openClient(ports.web), await openClient(ports.web)];
+  clients[0].send('not json');
+  await waitFor('the error reply', () => clients[0].messages.some((m) => m.type === 'error'));
+  await fetch(`http://127.0.0.1:${ports.web}/api/tickers?bad=1`);
+  let metrics = parseMetrics((await get(ports.api, '/metrics')).body);
+  assert.deepEqual(metrics.tickerflow_api_ws_clients, { type: 'gauge', value: 2 });
+  assert.equal(metrics.tickerflow_api_ws_rejected_total.value, 1);
+  assert.equal(metrics.tickerflow_api_http_rejected_total.value, 1);
+  await waitFor('live messages counted', async () =>
+    parseMetrics((await get(ports.api, '/metrics')).body).tickerflow_api_live_messages_total.value > 0);
+  clients.forEach((client) => client.close());
+  await waitFor('the clients gone from the gauge', async () =>
+    parseMetrics((await get(ports.api, '/metrics')).body).tickerflow_api_ws_clients.value === 0);
+
+  // The bridge's counters equal the table; a poison message is counted as a dead letter.
+  produceRaw(topic, 'x', ['definitely not json']);
+  assert.equal(await producer.stop(), 0);
+  const delivered = Number(/(\d+) delivered/.exec(producer.log())[1]);
+  await waitFor('every row stored', () => db.count('SELECT count(*) FROM records') === delivered);
+  await waitFor('the dead letter', () => db.count('SELECT count(*) FROM dead_letters') === 1);
+  metrics = parseMetrics((await get(ports.bridge, '/metrics')).body);
+  assert.equal(metrics.tickerflow_bridge_rows_stored_total.value, delivered);
+  assert.equal(metrics.tickerflow_bridge_dead_letters_total.value, 1);
+  assert.equal(metrics.tickerflow_bridge_waiting_for_database.value, 0);
+  assert.ok(metrics.tickerflow_bridge_batches_total.value >= 1);
+
+  assert.equal(await bridge.stop(), 0);
+  assert.equal(await api.stop(), 0);
+});
+
+test('an admin port already in use stops the daemon at start with a clear message', async () => {
+  const port = await freePort();
+  const first = startDaemon('api', ['--port', String(await freePort()), '--admin-port', String(port),
+    '--frontend-dir', join(root, 'frontend', 'dist')], { label: 'admin-first' });
+  await waitFor('the first admin port', async () => (await get(port, '/healthz')).status === 200);
+  const second = startDaemon('api', ['--port', String(await freePort()), '--admin-port', String(port),
+    '--frontend-dir', join(root, 'frontend', 'dist')], { label: 'admin-second' });
+  const { code } = await second.waitForExit();
+  assert.equal(code, 1);
+  assert.match(second.log(), new RegExp(`cannot listen on admin port ${port} \\(in use\\? set --admin-port`));
+  assert.equal(await first.stop(), 0);
+});
