@@ -32,6 +32,12 @@ process.on('exit', () => {
   for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
+// What a daemon inherits from the test's environment: PATH, and the sanitizers' options.
+function baseEnvironment() {
+  const keep = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
+  return Object.fromEntries(keep.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+}
+
 export function uniqueName(prefix) {
   return `${prefix}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
@@ -182,7 +188,7 @@ export function startDaemon(daemon, args = [], { env = {}, label = daemon, captu
   const allArgs = args.includes('--admin-port') ? args : [...args, '--admin-port', '0'];
   const child = spawn(binary, allArgs, {
     cwd: mkdtempSync(join(tmpdir(), 'tickerflow-cwd-')),
-    env: { PATH: process.env.PATH, KAFKA_BROKERS: brokers, ...env },
+    env: { ...baseEnvironment(), KAFKA_BROKERS: brokers, ...env },
     stdio: ['ignore', captureStdout ? 'pipe' : logFd, logFd],
   });
   closeSync(logFd);
@@ -231,7 +237,7 @@ export function runDaemon(daemon, args, { env = {}, cwd } = {}) {
   return new Promise((resolve) => {
     const child = spawn(binary, args, {
       cwd: cwd ?? mkdtempSync(join(tmpdir(), 'tickerflow-cwd-')),
-      env: { PATH: process.env.PATH, ...env },
+      env: { ...baseEnvironment(), ...env },
     });
     let stdout = '';
     let stderr = '';
