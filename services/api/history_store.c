@@ -12,6 +12,7 @@
 
 struct history_store {
     char *database_url;
+    int query_timeout_ms;
     PGconn *connection;
 };
 
@@ -37,6 +38,24 @@ static const char HISTORY_SQL[] =
     " ORDER BY time, id";
 
 static const char EXISTS_SQL[] = "SELECT EXISTS (SELECT 1 FROM records WHERE name = $1)";
+
+/* Downsampling: the range's first and last stored times (two index probes) fix a bucket
+ * width that yields at most $4 buckets; one pass over the index range then gives each
+ * non-empty bucket's min, max, last value and count. Times are microseconds.
+ * MATERIALIZED: computed once. Inlined, the planner sometimes (a table without
+ * statistics yet) re-evaluated the bounds for every row: seconds instead of milliseconds. */
+static const char DOWNSAMPLE_SQL[] =
+    "WITH bounds AS MATERIALIZED (SELECT min(time) AS first, max(time) AS last FROM records"
+    "   WHERE name = $1 AND time >= $2 AND time <= $3),"
+    " width AS MATERIALIZED (SELECT first,"
+    "   (floor(extract(epoch FROM last - first) * 1000000 / $4)::bigint + 1) AS us"
+    "   FROM bounds WHERE first IS NOT NULL)"
+    " SELECT (extract(epoch FROM w.first) * 1000000)::bigint + k.bucket * w.us, min(r.value), max(r.value),"
+    "   (array_agg(r.value ORDER BY r.time DESC, r.id DESC))[1], count(*), w.us"
+    " FROM records r CROSS JOIN width w"
+    " CROSS JOIN LATERAL (SELECT floor(extract(epoch FROM r.time - w.first) * 1000000 / w.us)::bigint AS bucket) k"
+    " WHERE r.name = $1 AND r.time >= $2 AND r.time <= $3"
+    " GROUP BY k.bucket, w.first, w.us ORDER BY k.bucket";
 
 /* A growing text buffer for JSON bodies. */
 struct text {
@@ -94,14 +113,24 @@ static void set_body(struct query_job *job, struct text *text)
     job->body_length = text->length;
 }
 
-struct history_store *history_store_new(const char *database_url)
+struct history_store *history_store_new(const char *database_url, int query_timeout_ms)
 {
     struct history_store *store = calloc(1, sizeof *store);
     if (store != NULL && (store->database_url = strdup(database_url)) == NULL) {
         free(store);
         store = NULL;
     }
+    if (store != NULL)
+        store->query_timeout_ms = query_timeout_ms;
     return store;
+}
+
+/* A runaway query must not hold a worker: Postgres cancels it after the timeout. */
+static int limit_query_time(struct history_store *store, struct error *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d", store->query_timeout_ms);
+    return db_exec(store->connection, sql, err);
 }
 
 void history_store_destroy(struct history_store *store)
@@ -127,7 +156,8 @@ static PGresult *run_query(struct history_store *store, const char *sql, int cou
         struct error err;
         if (store->connection == NULL) {
             store->connection = db_connect(store->database_url, "tickerflow-api", &err);
-            if (store->connection == NULL || db_ensure_schema(store->connection, &err) < 0) {
+            if (store->connection == NULL || db_ensure_schema(store->connection, &err) < 0 ||
+                limit_query_time(store, &err) < 0) {
                 log_warn("query: %s", err.message);
                 PQfinish(store->connection);
                 store->connection = NULL;
@@ -138,6 +168,9 @@ static PGresult *run_query(struct history_store *store, const char *sql, int cou
         if (PQresultStatus(result) == PGRES_TUPLES_OK)
             return result;
         db_error(store->connection, result, "query", &err);
+        const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+        if (state != NULL && strcmp(state, "57014") == 0) /* query_canceled: the statement timeout */
+            error_wrap(&err, "over api.query_timeout_ms (%d ms)", store->query_timeout_ms);
         PQclear(result);
         log_warn("%s", err.message);
         if (PQstatus(store->connection) == CONNECTION_OK)
@@ -169,14 +202,64 @@ static void answer_tickers(struct history_store *store, struct query_job *job)
     set_body(job, &text);
 }
 
+/* With no row in the range: 404 if the ticker has no row at all. Returns true when the
+ * job has been answered (404 or 503). */
+static bool answer_if_unknown(struct history_store *store, struct query_job *job)
+{
+    const char *const params[] = {job->history.name};
+    PGresult *result = run_query(store, EXISTS_SQL, 1, params);
+    if (result == NULL) {
+        set_error(job, 503, "database unavailable");
+        return true;
+    }
+    bool known = PQgetvalue(result, 0, 0)[0] == 't';
+    PQclear(result);
+    if (!known)
+        set_error(job, 404, "unknown ticker");
+    return !known;
+}
+
+static void answer_downsampled(struct history_store *store, struct query_job *job, const char *const params[4])
+{
+    PGresult *result = run_query(store, DOWNSAMPLE_SQL, 4, params);
+    if (result == NULL) {
+        set_error(job, 503, "database unavailable");
+        return;
+    }
+    int rows = PQntuples(result);
+    if (rows == 0) {
+        PQclear(result);
+        if (answer_if_unknown(store, job))
+            return;
+        result = NULL;
+    }
+    struct text text = {0};
+    text_append(&text, "{\"name\":\"%s\",\"bucket_us\":%s,\"buckets\":[", job->history.name,
+                rows > 0 ? PQgetvalue(result, 0, 5) : "0");
+    for (int row = 0; row < rows; row++) {
+        char time_text[TIMESTAMP_TEXT_SIZE];
+        format_time(strtoll(PQgetvalue(result, row, 0), NULL, 10), time_text);
+        text_append(&text, "%s{\"time\":\"%s\",\"min\":%s,\"max\":%s,\"last\":%s,\"count\":%s}", row ? "," : "",
+                    time_text, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2), PQgetvalue(result, row, 3),
+                    PQgetvalue(result, row, 4));
+    }
+    text_append(&text, "]}");
+    PQclear(result);
+    set_body(job, &text);
+}
+
 static void answer_history(struct history_store *store, struct query_job *job)
 {
     const struct history_query *query = &job->history;
-    char from_text[TIMESTAMP_TEXT_SIZE], to_text[TIMESTAMP_TEXT_SIZE], limit_text[16];
+    char from_text[TIMESTAMP_TEXT_SIZE], to_text[TIMESTAMP_TEXT_SIZE], count_text[16];
     format_time(query->from_us, from_text);
     format_time(query->to_us, to_text);
-    snprintf(limit_text, sizeof limit_text, "%d", query->limit);
-    const char *const params[] = {query->name, from_text, to_text, limit_text};
+    snprintf(count_text, sizeof count_text, "%d", query->max_points > 0 ? query->max_points : query->limit);
+    const char *const params[] = {query->name, from_text, to_text, count_text};
+    if (query->max_points > 0) {
+        answer_downsampled(store, job, params);
+        return;
+    }
 
     PGresult *result = run_query(store, HISTORY_SQL, 4, params);
     if (result == NULL) {
@@ -186,17 +269,8 @@ static void answer_history(struct history_store *store, struct query_job *job)
     int rows = PQntuples(result);
     if (rows == 0) {
         PQclear(result);
-        result = run_query(store, EXISTS_SQL, 1, params);
-        if (result == NULL) {
-            set_error(job, 503, "database unavailable");
+        if (answer_if_unknown(store, job))
             return;
-        }
-        bool known = PQgetvalue(result, 0, 0)[0] == 't';
-        PQclear(result);
-        if (!known) {
-            set_error(job, 404, "unknown ticker");
-            return;
-        }
         result = NULL;
     }
     bool truncated = rows > query->limit;

@@ -10,8 +10,9 @@
 
 struct history_store;
 
-/* Does not connect yet; the first query does. `database_url` is copied. */
-struct history_store *history_store_new(const char *database_url);
+/* Does not connect yet; the first query does. `database_url` is copied. Queries running
+ * longer than `query_timeout_ms` are cancelled (answered 503). */
+struct history_store *history_store_new(const char *database_url, int query_timeout_ms);
 void history_store_destroy(struct history_store *store);
 
 /* Runs the job's query and sets job->status and job->body (200 with data, 404 for an

@@ -10,6 +10,7 @@
 
 struct query_pool {
     char *database_url;
+    int query_timeout_ms;
     void (*wake)(void *context);
     void *wake_context;
     pthread_t *threads;
@@ -49,7 +50,7 @@ static void free_list(struct query_job *job)
 static void *run_worker(void *argument)
 {
     struct query_pool *pool = argument;
-    struct history_store *store = history_store_new(pool->database_url);
+    struct history_store *store = history_store_new(pool->database_url, pool->query_timeout_ms);
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         while (!pool->stopping && pool->pending_head == NULL)
@@ -75,7 +76,7 @@ static void *run_worker(void *argument)
     return NULL;
 }
 
-struct query_pool *query_pool_start(const char *database_url, int threads, size_t max_pending,
+struct query_pool *query_pool_start(const char *database_url, int threads, size_t max_pending, int query_timeout_ms,
                                     void (*wake)(void *context), void *context, struct error *err)
 {
     struct query_pool *pool = calloc(1, sizeof *pool);
@@ -90,6 +91,7 @@ struct query_pool *query_pool_start(const char *database_url, int threads, size_
     pool->wake = wake;
     pool->wake_context = context;
     pool->max_pending = max_pending;
+    pool->query_timeout_ms = query_timeout_ms;
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work_ready, NULL);
     for (; pool->thread_count < threads; pool->thread_count++) {

@@ -33,7 +33,8 @@ void query_job_free(struct query_job *job);
 
 struct query_pool;
 
-struct query_pool *query_pool_start(const char *database_url, int threads, size_t max_pending,
+/* Starts `threads` workers. A query over `query_timeout_ms` is cancelled and answered 503. */
+struct query_pool *query_pool_start(const char *database_url, int threads, size_t max_pending, int query_timeout_ms,
                                     void (*wake)(void *context), void *context, struct error *err);
 
 /* Queues a job; the pool owns it until query_pool_take_done returns it. Returns -1 (the

@@ -38,7 +38,7 @@ int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NA
     return 0;
 }
 
-static int parse_limit(const char *text, int max_limit, int *limit, struct error *err)
+static int parse_count(const char *text, int max_limit, int *limit, struct error *err)
 {
     char *end;
     errno = 0;
@@ -52,10 +52,11 @@ static int parse_limit(const char *text, int max_limit, int *limit, struct error
 int history_query_parse(const char *const *arguments, size_t count, int max_limit, struct history_query *query,
                         struct error *err)
 {
-    bool seen_from = false, seen_to = false, seen_limit = false;
+    bool seen_from = false, seen_to = false, seen_limit = false, seen_max_points = false;
     query->from_us = INT64_MIN;
     query->to_us = INT64_MAX;
     query->limit = HISTORY_DEFAULT_LIMIT < max_limit ? HISTORY_DEFAULT_LIMIT : max_limit;
+    query->max_points = 0;
 
     for (size_t i = 0; i < count; i++) {
         const char *equals = strchr(arguments[i], '=');
@@ -73,9 +74,12 @@ int history_query_parse(const char *const *arguments, size_t count, int max_limi
             rc = timestamp_parse(value, strlen(value), &query->to_us, err);
         } else if (key_length == 5 && strncmp(arguments[i], "limit", 5) == 0) {
             seen = &seen_limit;
-            rc = parse_limit(value, max_limit, &query->limit, err);
+            rc = parse_count(value, max_limit, &query->limit, err);
+        } else if (key_length == 10 && strncmp(arguments[i], "max_points", 10) == 0) {
+            seen = &seen_max_points;
+            rc = parse_count(value, max_limit, &query->max_points, err);
         } else {
-            return error_set(err, "unknown parameter '%.*s' (expected from, to, limit)",
+            return error_set(err, "unknown parameter '%.*s' (expected from, to, limit or max_points)",
                              (int)(key_length > 32 ? 32 : key_length), arguments[i]);
         }
         if (*seen)
@@ -86,6 +90,8 @@ int history_query_parse(const char *const *arguments, size_t count, int max_limi
     }
     if (query->from_us > query->to_us)
         return error_set(err, "parameter 'from' is after 'to'");
+    if (seen_limit && seen_max_points)
+        return error_set(err, "give either 'limit' (raw points) or 'max_points' (downsampled), not both");
     return 0;
 }
 

@@ -30,12 +30,14 @@ struct history_query {
     char name[TICKER_NAME_MAX + 1];
     int64_t from_us; /* inclusive; INT64_MIN when absent */
     int64_t to_us;   /* inclusive; INT64_MAX when absent */
-    int limit;       /* the most recent `limit` points of the range are returned */
+    int limit;       /* raw points: the most recent `limit` points of the range */
+    int max_points;  /* > 0: downsample the whole range into at most this many buckets */
 };
 
 /* Parses the URL-decoded "key=value" arguments of a history request. Accepted keys:
- * from, to (RFC 3339), limit (1..max_limit, default HISTORY_DEFAULT_LIMIT). Rejects
- * unknown, repeated or empty parameters and from > to. */
+ * from, to (RFC 3339), and either limit (1..max_limit, default HISTORY_DEFAULT_LIMIT)
+ * or max_points (1..max_limit). Rejects unknown, repeated or empty parameters, both
+ * limit and max_points, and from > to. */
 int history_query_parse(const char *const *arguments, size_t count, int max_limit, struct history_query *query,
                         struct error *err);
 

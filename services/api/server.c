@@ -463,7 +463,8 @@ static int on_api_event(struct lws *wsi, enum lws_callback_reasons reason, void 
 
 static void forward_lws_log(int level, const char *line)
 {
-    log_message(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)strcspn(line, "\n"), line);
+    enum log_level ours = level == LLL_ERR ? LOG_ERROR : level == LLL_WARN ? LOG_WARN : LOG_DEBUG;
+    log_message(ours, "lws: %.*s", (int)strcspn(line, "\n"), line);
 }
 
 static void wake_from_thread(void *context)
@@ -532,7 +533,8 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
         goto fail;
     describe_routes(server);
 
-    lws_set_log_level(LLL_ERR | LLL_WARN, forward_lws_log);
+    /* libwebsockets' own notices are for debugging the server: only at --log-level debug. */
+    lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE | LLL_INFO : 0), forward_lws_log);
     struct lws_context_creation_info info = {0};
     info.port = (int)settings->port;
     info.iface = strcmp(settings->bind_address, "*") == 0 ? NULL : settings->bind_address;
@@ -550,7 +552,8 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     if (server->recent == NULL)
         goto fail;
     server->pool = query_pool_start(settings->shared.database_url, (int)settings->query_threads,
-                                    (size_t)settings->max_pending_queries, wake_from_thread, server, err);
+                                    (size_t)settings->max_pending_queries, (int)settings->query_timeout_ms,
+                                    wake_from_thread, server, err);
     if (server->pool == NULL)
         goto fail;
     server->feed = live_feed_start(settings->shared.kafka_brokers, settings->shared.kafka_topic,

@@ -16,6 +16,8 @@ static const struct config_option OPTIONS[] = {
      "threads (each with its own Postgres connection) answering /api queries"},
     {"api.max_pending_queries", "max-pending-queries", CONFIG_INT, FIELD(max_pending_queries), "256", 1, 100000,
      NULL, "queries allowed to wait for a thread; beyond it requests get 503"},
+    {"api.query_timeout_ms", "query-timeout-ms", CONFIG_INT, FIELD(query_timeout_ms), "5000", 10, 600000, NULL,
+     "PostgreSQL cancels an API query running longer than this; the request gets 503"},
     {"api.history_max_limit", "history-max-limit", CONFIG_INT, FIELD(history_max_limit), "10000", 1, 1000000, NULL,
      "largest 'limit' a history request may ask for"},
     {"api.client_queue_max", "client-queue-max", CONFIG_INT, FIELD(client_queue_max), "1024", 8, 1000000, NULL,

@@ -10,6 +10,7 @@ struct api_settings {
     char *frontend_dir;
     long long query_threads;
     long long max_pending_queries;
+    long long query_timeout_ms;
     long long history_max_limit;
     long long client_queue_max;
     long long max_subscriptions;

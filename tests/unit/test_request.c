@@ -66,6 +66,13 @@ static void history_defaults_and_values(void **unused)
     assert_int_equal(query.to_us, 1795435200500000LL);
     assert_int_equal(query.limit, 10000);
 
+    assert_int_equal(query.max_points, 0);
+
+    const char *const downsampled[] = {"max_points=200", "from=2026-11-23T12:00:00Z"};
+    assert_int_equal(parse(downsampled, 2, &query, NULL), 0);
+    assert_int_equal(query.max_points, 200);
+    assert_int_equal(query.from_us, 1795435200000000LL);
+
     assert_int_equal(history_query_parse(NULL, 0, 50, &query, NULL), 0);
     assert_int_equal(query.limit, 50); /* the default never exceeds the configured maximum */
 }
@@ -96,7 +103,11 @@ static void history_rejects_every_bad_parameter(void **unused)
     HISTORY_ERROR("parameter 'to': time lacks a time zone", "to=2026-11-23T12:00:00");
     HISTORY_ERROR("parameter 'from' is after 'to'", "from=2026-11-23T12:00:01Z", "to=2026-11-23T12:00:00Z");
     HISTORY_ERROR("parameter 'limit' given twice", "limit=1", "limit=2");
-    HISTORY_ERROR("unknown parameter 'max' (expected from, to, limit)", "max=3");
+    HISTORY_ERROR("unknown parameter 'max' (expected from, to, limit or max_points)", "max=3");
+    HISTORY_ERROR("parameter 'max_points': must be an integer from 1 to 10000", "max_points=0");
+    HISTORY_ERROR("parameter 'max_points': must be an integer", "max_points=lots");
+    HISTORY_ERROR("give either 'limit' (raw points) or 'max_points' (downsampled), not both", "limit=5",
+                  "max_points=5");
     HISTORY_ERROR("parameter 'limit' has no value", "limit");
     HISTORY_ERROR("parameter 'from=' has no value", "from=");
 }
