@@ -1,6 +1,6 @@
 /*
  * Logging to stderr, one line per event:
- *   2026-11-23T12:34:56.789Z WARN  bridge: skipped malformed message ...
+ *   2026-11-23T12:34:56.789Z WARN  bridge: dead-lettered malformed message ...
  * Safe to call from any thread; each line is written with a single write(2).
  */
 #ifndef TICKERFLOW_LOG_H
