@@ -219,20 +219,29 @@ static bool answer_if_unknown(struct history_store *store, struct query_job *job
     return !known;
 }
 
-static void answer_downsampled(struct history_store *store, struct query_job *job, const char *const params[4])
+/* Runs a range query of the job's ticker. Returns the result (no rows: a known ticker with
+ * nothing in the range), or NULL once the job is answered 503 or 404. */
+static PGresult *query_range(struct history_store *store, struct query_job *job, const char *sql,
+                             const char *const params[4])
 {
-    PGresult *result = run_query(store, DOWNSAMPLE_SQL, 4, params);
+    PGresult *result = run_query(store, sql, 4, params);
     if (result == NULL) {
         set_error(job, 503, "database unavailable");
-        return;
+        return NULL;
     }
-    int rows = PQntuples(result);
-    if (rows == 0) {
+    if (PQntuples(result) == 0 && answer_if_unknown(store, job)) {
         PQclear(result);
-        if (answer_if_unknown(store, job))
-            return;
-        result = NULL;
+        return NULL;
     }
+    return result;
+}
+
+static void answer_downsampled(struct history_store *store, struct query_job *job, const char *const params[4])
+{
+    PGresult *result = query_range(store, job, DOWNSAMPLE_SQL, params);
+    if (result == NULL)
+        return;
+    int rows = PQntuples(result);
     struct text text = {0};
     text_append(&text, "{\"name\":\"%s\",\"bucket_us\":%s,\"buckets\":[", job->history.name,
                 rows > 0 ? PQgetvalue(result, 0, 5) : "0");
@@ -261,18 +270,10 @@ static void answer_history(struct history_store *store, struct query_job *job)
         return;
     }
 
-    PGresult *result = run_query(store, HISTORY_SQL, 4, params);
-    if (result == NULL) {
-        set_error(job, 503, "database unavailable");
+    PGresult *result = query_range(store, job, HISTORY_SQL, params);
+    if (result == NULL)
         return;
-    }
     int rows = PQntuples(result);
-    if (rows == 0) {
-        PQclear(result);
-        if (answer_if_unknown(store, job))
-            return;
-        result = NULL;
-    }
     bool truncated = rows > query->limit;
     int first = truncated ? 1 : 0; /* the extra row is the oldest one: leave it out */
     struct text text = {0};

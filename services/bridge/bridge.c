@@ -49,7 +49,6 @@ struct bridge {
     struct record_batch *batch;
     struct record_writer *writer;
     int64_t batch_started_ms; /* when the first message of the batch arrived */
-    size_t rows_streamed;     /* rows of the batch already sent to Postgres */
 
     struct position *positions; /* of the current assignment */
     size_t position_count;
@@ -92,18 +91,12 @@ static void commit_to_kafka(struct bridge *bridge)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-static void clear_batch(struct bridge *bridge)
-{
-    record_batch_clear(bridge->batch);
-    bridge->rows_streamed = 0;
-}
-
 /* Drops the batch: nothing of it is stored; its messages will be read again. */
 static void drop_batch(struct bridge *bridge)
 {
     metric_add(bridge->metrics.dropped, (int64_t)record_batch_messages(bridge->batch));
     record_writer_abandon(bridge->writer);
-    clear_batch(bridge);
+    record_batch_clear(bridge->batch);
 }
 
 /* One attempt to store the batch. On success the positions move on. */
@@ -127,6 +120,7 @@ static int store_batch(struct bridge *bridge, struct error *err)
               record_batch_messages(bridge->batch), store_started_ms - bridge->batch_started_ms,
               monotonic_ms() - store_started_ms);
 
+    offsets = record_batch_offsets(bridge->batch, &count); /* the write may have added dead letters */
     size_t refused_rows = record_batch_dead_letters(bridge->batch) - refused_before;
     metric_add(bridge->metrics.stored, (int64_t)(record_batch_rows(bridge->batch) - refused_rows));
     metric_add(bridge->metrics.dead_letters, (int64_t)record_batch_dead_letters(bridge->batch));
@@ -137,7 +131,7 @@ static int store_batch(struct bridge *bridge, struct error *err)
             position->stored = offsets[i].next_offset;
     }
     commit_to_kafka(bridge);
-    clear_batch(bridge);
+    record_batch_clear(bridge->batch);
     return 0;
 }
 
@@ -423,8 +417,10 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
     struct ticker ticker;
     struct error err;
     int rc;
+    bool added_row = false;
     if (ticker_decode(message->payload, message->len, &ticker, &err) == 0) {
         rc = record_batch_add(bridge->batch, &ticker, &origin, &err);
+        added_row = rc == 0;
     } else {
         log_warn("dead-lettered malformed message at %s/%" PRId32 "@%" PRId64 ": %s",
                  rd_kafka_topic_name(message->rkt), message->partition, message->offset, err.message);
@@ -437,14 +433,11 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
         return;
     }
     /* Hand rows to Postgres while the batch fills, so it inserts while we decode. */
-    if (record_batch_rows(bridge->batch) - bridge->rows_streamed >= STREAM_ROWS) {
-        if (record_writer_stream(bridge->writer, bridge->batch, &err) < 0) {
-            log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
-                     record_batch_messages(bridge->batch), err.message);
-            forget_positions(bridge);
-            return;
-        }
-        bridge->rows_streamed = record_batch_rows(bridge->batch);
+    if (added_row && record_batch_rows(bridge->batch) % STREAM_ROWS == 0 &&
+        record_writer_stream(bridge->writer, bridge->batch, &err) < 0) {
+        log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
+                 record_batch_messages(bridge->batch), err.message);
+        forget_positions(bridge);
     }
 }
 
