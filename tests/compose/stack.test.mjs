@@ -1,0 +1,88 @@
+// Checks the stack that scripts/test-compose started from docker-compose.yaml, from the
+// host, as a user would: the published ports, the database, the topic and the services'
+// containers (restarted through docker-compose itself).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { consumeAll, openClient, waitFor } from '../lib/harness.mjs';
+
+const compose = process.env.TICKERFLOW_COMPOSE;
+const apiPort = Number(process.env.API_HOST_PORT);
+const databaseUrl = process.env.DATABASE_URL;
+const topic = 'tickers';
+if (!compose || !apiPort || !databaseUrl) {
+  console.log('SKIPPED: run scripts/test-compose, which starts the stack');
+  process.exit(77);
+}
+
+const api = (path) => `http://127.0.0.1:${apiPort}${path}`;
+const sql = (query) => execFileSync('psql', [databaseUrl, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' }).trim();
+const runCompose = (...args) => execFileSync(compose, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const healthOf = (service) => execFileSync('docker', ['inspect', '-f', '{{.State.Health.Status}}', runCompose('ps', '-q', service).trim()], { encoding: 'utf8' }).trim();
+
+test('the dashboard and its assets are served on the published port', async () => {
+  const page = await fetch(api('/'));
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /<title>[^<]*tickerflow/i);
+  const chart = await fetch(api('/vendor/uPlot.esm.js'));
+  assert.equal(chart.status, 200, 'the charting library comes from the image, not a CDN');
+});
+
+test('GET /api/tickers lists the 100 tickers with their latest values', async () => {
+  const body = await waitFor('100 tickers in /api/tickers', async () => {
+    const answer = await (await fetch(api('/api/tickers'))).json();
+    return answer.tickers.length === 100 ? answer : null;
+  }, { timeoutMs: 30000, intervalMs: 500 });
+  assert.deepEqual(body.tickers.map((t) => t.name), Array.from({ length: 100 }, (_, i) => `ticker_${String(i).padStart(2, '0')}`));
+  for (const ticker of body.tickers) assert.equal(typeof ticker.value, 'number');
+});
+
+test('records grows by about 100 rows a second', async () => {
+  const before = Number(sql('SELECT count(*) FROM records'));
+  await sleep(3000);
+  const after = Number(sql('SELECT count(*) FROM records'));
+  assert.ok(after - before >= 200, `records grew by ${after - before} rows in 3 s`);
+});
+
+test('a WebSocket client receives live values of the ticker it watches, and no other', async () => {
+  const client = await openClient(apiPort);
+  try {
+    client.send({ op: 'subscribe', ticker: 'ticker_42' });
+    await client.next((m) => m.type === 'subscribed', 'the subscription');
+    const start = Date.now();
+    await waitFor('two live ticks', () => client.ticks().filter((m) => Date.parse(m.time) > start - 500).length >= 2,
+      { timeoutMs: 10000 });
+    assert.ok(client.ticks().every((m) => m.name === 'ticker_42'));
+  } finally {
+    client.close();
+  }
+});
+
+test('restarting the bridge container, gracefully or by kill -9, loses and duplicates no row', async () => {
+  runCompose('restart', 'bridge');
+  await sleep(2000);
+  runCompose('kill', '-s', 'SIGKILL', 'bridge');
+  await sleep(2000); // the producer goes on: these messages wait in Kafka
+  runCompose('start', 'bridge');
+  await waitFor('the bridge to be healthy again', () => healthOf('bridge') === 'healthy', { timeoutMs: 90000, intervalMs: 1000 });
+  await sleep(2000);
+
+  // The producer flushes on stop: then the topic holds every message there will be.
+  runCompose('stop', 'producer');
+  const published = consumeAll(topic, { max: 10_000_000 });
+  assert.ok(published.length > 1000, `only ${published.length} messages in the topic`);
+  await waitFor(`records to hold all ${published.length} messages`,
+    () => Number(sql('SELECT count(*) FROM records')) >= published.length, { timeoutMs: 60000, intervalMs: 500 });
+
+  const stored = sql(`SELECT name || ' ' || value || ' ' || to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM records`)
+    .split('\n');
+  const expected = published.map((line) => {
+    const message = JSON.parse(line);
+    return `${message.name} ${message.value} ${message.time}`;
+  });
+  assert.equal(new Set(stored).size, stored.length, 'no row is stored twice');
+  assert.deepEqual([...stored].sort(), [...expected].sort(), 'records holds exactly the messages in the topic');
+  runCompose('start', 'producer');
+});
