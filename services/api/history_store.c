@@ -37,25 +37,34 @@ static const char HISTORY_SQL[] =
     "  ORDER BY time DESC, id DESC LIMIT $4 + 1) newest"
     " ORDER BY time, id";
 
+/* A resume: the newest $3 + 1 values from $2 on (one more to tell truncation; the value
+ * at exactly $2, if stored, is the client's last one), oldest first. */
+static const char RESUME_SQL[] =
+    "SELECT value, (extract(epoch FROM time) * 1000000)::bigint FROM"
+    " (SELECT time, value, id FROM records WHERE name = $1 AND time >= $2"
+    "  ORDER BY time DESC, id DESC LIMIT $3 + 2) newest"
+    " ORDER BY time, id";
 static const char EXISTS_SQL[] = "SELECT EXISTS (SELECT 1 FROM records WHERE name = $1)";
 
 /* Downsampling: the range's first and last stored times (two index probes) fix a bucket
  * width that yields at most $4 buckets; one pass over the index range then gives each
- * non-empty bucket's min, max, last value and count. Times are microseconds.
+ * non-empty bucket's min, max, last value and count, and the range's last stored time
+ * (where the answer ends: its "position"). Times are microseconds.
  * MATERIALIZED: computed once. Inlined, the planner sometimes (a table without
  * statistics yet) re-evaluated the bounds for every row: seconds instead of milliseconds. */
 static const char DOWNSAMPLE_SQL[] =
     "WITH bounds AS MATERIALIZED (SELECT min(time) AS first, max(time) AS last FROM records"
     "   WHERE name = $1 AND time >= $2 AND time <= $3),"
-    " width AS MATERIALIZED (SELECT first,"
+    " width AS MATERIALIZED (SELECT first, last,"
     "   (floor(extract(epoch FROM last - first) * 1000000 / $4)::bigint + 1) AS us"
     "   FROM bounds WHERE first IS NOT NULL)"
     " SELECT (extract(epoch FROM w.first) * 1000000)::bigint + k.bucket * w.us, min(r.value), max(r.value),"
-    "   (array_agg(r.value ORDER BY r.time DESC, r.id DESC))[1], count(*), w.us"
+    "   (array_agg(r.value ORDER BY r.time DESC, r.id DESC))[1], count(*), w.us,"
+    "   (extract(epoch FROM w.last) * 1000000)::bigint"
     " FROM records r CROSS JOIN width w"
     " CROSS JOIN LATERAL (SELECT floor(extract(epoch FROM r.time - w.first) * 1000000 / w.us)::bigint AS bucket) k"
     " WHERE r.name = $1 AND r.time >= $2 AND r.time <= $3"
-    " GROUP BY k.bucket, w.first, w.us ORDER BY k.bucket";
+    " GROUP BY k.bucket, w.first, w.last, w.us ORDER BY k.bucket";
 
 /* A growing text buffer for JSON bodies. */
 struct text {
@@ -243,8 +252,14 @@ static void answer_downsampled(struct history_store *store, struct query_job *jo
         return;
     int rows = PQntuples(result);
     struct text text = {0};
-    text_append(&text, "{\"name\":\"%s\",\"bucket_us\":%s,\"buckets\":[", job->history.name,
-                rows > 0 ? PQgetvalue(result, 0, 5) : "0");
+    char position[TIMESTAMP_TEXT_SIZE + 2] = "null";
+    if (rows > 0) {
+        char time_text[TIMESTAMP_TEXT_SIZE];
+        format_time(strtoll(PQgetvalue(result, 0, 6), NULL, 10), time_text);
+        snprintf(position, sizeof position, "\"%s\"", time_text);
+    }
+    text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"bucket_us\":%s,\"buckets\":[", job->history.name,
+                position, rows > 0 ? PQgetvalue(result, 0, 5) : "0");
     for (int row = 0; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
         format_time(strtoll(PQgetvalue(result, row, 0), NULL, 10), time_text);
@@ -277,7 +292,14 @@ static void answer_history(struct history_store *store, struct query_job *job)
     bool truncated = rows > query->limit;
     int first = truncated ? 1 : 0; /* the extra row is the oldest one: leave it out */
     struct text text = {0};
-    text_append(&text, "{\"name\":\"%s\",\"truncated\":%s,\"points\":[", query->name, truncated ? "true" : "false");
+    char position[TIMESTAMP_TEXT_SIZE + 2] = "null";
+    if (rows > first) {
+        char time_text[TIMESTAMP_TEXT_SIZE];
+        format_time(strtoll(PQgetvalue(result, rows - 1, 1), NULL, 10), time_text);
+        snprintf(position, sizeof position, "\"%s\"", time_text);
+    }
+    text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"truncated\":%s,\"points\":[", query->name, position,
+                truncated ? "true" : "false");
     for (int row = first; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
         format_time(strtoll(PQgetvalue(result, row, 1), NULL, 10), time_text);
@@ -289,13 +311,53 @@ static void answer_history(struct history_store *store, struct query_job *job)
     set_body(job, &text);
 }
 
+/* Fills job->rows: the ticker's stored values after resume.since_us, oldest first. */
+static void answer_resume(struct history_store *store, struct query_job *job)
+{
+    const struct resume_query *query = &job->resume;
+    struct resume_rows *rows = &job->rows;
+    char since_text[TIMESTAMP_TEXT_SIZE], limit_text[16];
+    format_time(query->since_us, since_text);
+    snprintf(limit_text, sizeof limit_text, "%d", query->limit);
+    const char *const params[] = {query->name, since_text, limit_text};
+    PGresult *result = run_query(store, RESUME_SQL, 3, params);
+    if (result == NULL) {
+        rows->failed = true;
+        return;
+    }
+    int count = PQntuples(result), first = 0;
+    if (count > 0 && strtoll(PQgetvalue(result, 0, 1), NULL, 10) == query->since_us) {
+        rows->anchored = true;
+        first = 1;
+    }
+    if (count - first > query->limit) {
+        rows->truncated = true;
+        first = count - query->limit;
+    }
+    rows->times_us = malloc((size_t)(count - first + 1) * sizeof *rows->times_us);
+    rows->values = malloc((size_t)(count - first + 1) * sizeof *rows->values);
+    if (rows->times_us == NULL || rows->values == NULL) {
+        rows->failed = true;
+        PQclear(result);
+        return;
+    }
+    for (int row = first; row < count; row++) {
+        rows->values[rows->count] = (int32_t)strtol(PQgetvalue(result, row, 0), NULL, 10);
+        rows->times_us[rows->count++] = strtoll(PQgetvalue(result, row, 1), NULL, 10);
+    }
+    PQclear(result);
+}
+
 void history_store_answer(struct history_store *store, struct query_job *job)
 {
     if (store == NULL) {
         set_error(job, 500, "out of memory");
+        job->rows.failed = true;
         return;
     }
-    if (job->route == API_ROUTE_TICKERS)
+    if (job->kind == QUERY_RESUME)
+        answer_resume(store, job);
+    else if (job->route == API_ROUTE_TICKERS)
         answer_tickers(store, job);
     else
         answer_history(store, job);

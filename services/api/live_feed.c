@@ -20,22 +20,23 @@ struct live_feed {
     atomic_bool stopping;
 
     pthread_mutex_t lock; /* guards the queue below */
-    struct frame *head, *tail;
+    struct live_tick *head, *tail;
     size_t queued;
     size_t queue_limit;
+    int64_t backfill;
 
     struct metric *received, *rejected, *overflowed;
 };
 
-static void push_frame(struct live_feed *feed, struct frame *frame)
+static void push_tick(struct live_feed *feed, struct live_tick *tick)
 {
-    struct frame *dropped = NULL;
+    struct live_tick *dropped = NULL;
     pthread_mutex_lock(&feed->lock);
     if (feed->tail != NULL)
-        feed->tail->next = frame;
+        feed->tail->next = tick;
     else
-        feed->head = frame;
-    feed->tail = frame;
+        feed->head = tick;
+    feed->tail = tick;
     /* The service thread is stuck if this fills: shed the oldest rather than grow. */
     if (++feed->queued > feed->queue_limit) {
         dropped = feed->head;
@@ -44,10 +45,10 @@ static void push_frame(struct live_feed *feed, struct frame *frame)
     }
     pthread_mutex_unlock(&feed->lock);
     if (dropped != NULL) {
-        frame_release(dropped);
+        free(dropped);
         metric_add(feed->overflowed, 1);
         if (metric_value(feed->overflowed) % 1000 == 1)
-            log_warn("live queue full (%zu frames): dropped %" PRId64 " frames so far", feed->queue_limit,
+            log_warn("live queue full (%zu messages): dropped %" PRId64 " so far", feed->queue_limit,
                      metric_value(feed->overflowed));
     }
 }
@@ -59,24 +60,40 @@ static void handle_message(struct live_feed *feed, const rd_kafka_message_t *mes
         return;
     }
     metric_add(feed->received, 1);
-    struct ticker ticker;
+    struct live_tick *tick = calloc(1, sizeof *tick);
+    if (tick == NULL) {
+        log_error("live feed: out of memory, dropping a message");
+        return;
+    }
     struct error err;
-    if (ticker_decode(message->payload, message->len, &ticker, &err) < 0) {
+    if (ticker_decode(message->payload, message->len, &tick->ticker, &err) < 0) {
+        free(tick);
         metric_add(feed->rejected, 1);
         log_warn("live feed skipped malformed message at %s/%" PRId32 "@%" PRId64 " (%" PRId64 " so far): %s",
                  feed->topic, message->partition, message->offset, metric_value(feed->rejected), err.message);
         return;
     }
-    struct frame *frame = frame_new_tick(&ticker);
-    if (frame == NULL) {
-        log_error("live feed: out of memory, dropping a frame for %s", ticker.name);
-        return;
-    }
-    push_frame(feed, frame);
+    tick->partition = message->partition;
+    tick->offset = message->offset;
+    push_tick(feed, tick);
     feed->wake(feed->wake_context);
 }
 
-/* Assigns every partition of the topic at its end, waiting while the topic does not exist. */
+/* Where to start reading `partition`: `backfill` messages before its end, to fill the
+ * recent windows; at the end when the offsets cannot be had (the windows fill as it runs). */
+static int64_t start_offset(struct live_feed *feed, int32_t partition)
+{
+    int64_t low, high;
+    rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(feed->consumer, feed->topic, partition, &low, &high, 5000);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("live feed: no offsets for %s/%" PRId32 " (%s): starting at its end", feed->topic, partition,
+                 rd_kafka_err2str(code));
+        return RD_KAFKA_OFFSET_END;
+    }
+    return high - feed->backfill > low ? high - feed->backfill : low;
+}
+
+/* Assigns every partition of the topic near its end, waiting while the topic does not exist. */
 static int assign_from_end(struct live_feed *feed)
 {
     struct error err;
@@ -92,14 +109,14 @@ static int assign_from_end(struct live_feed *feed)
     }
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
     for (int p = 0; p < partitions; p++)
-        rd_kafka_topic_partition_list_add(list, feed->topic, p)->offset = RD_KAFKA_OFFSET_END;
+        rd_kafka_topic_partition_list_add(list, feed->topic, p)->offset = start_offset(feed, p);
     rd_kafka_resp_err_t code = rd_kafka_assign(feed->consumer, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("live feed cannot assign %s: %s", feed->topic, rd_kafka_err2str(code));
         return -1;
     }
-    log_info("live feed reading %d partitions of %s from their end", partitions, feed->topic);
+    log_info("live feed reading %d partitions of %s from %" PRId64 " messages before their end", partitions, feed->topic, feed->backfill);
     return 0;
 }
 
@@ -120,7 +137,7 @@ static void *run_feed(void *argument)
     return NULL;
 }
 
-struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t queue_limit,
+struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t queue_limit, int64_t backfill,
                                   void (*wake)(void *context), void *context, struct error *err)
 {
     struct live_feed *feed = calloc(1, sizeof *feed);
@@ -132,6 +149,7 @@ struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t
     feed->wake = wake;
     feed->wake_context = context;
     feed->queue_limit = queue_limit;
+    feed->backfill = backfill;
     feed->received = metrics_counter("tickerflow_api_live_messages_total", "Messages read from Kafka");
     feed->rejected = metrics_counter("tickerflow_api_live_malformed_total", "Malformed messages skipped");
     feed->overflowed = metrics_counter("tickerflow_api_live_queue_dropped_total",
@@ -166,14 +184,14 @@ fail:
     return NULL;
 }
 
-struct frame *live_feed_take(struct live_feed *feed)
+struct live_tick *live_feed_take(struct live_feed *feed)
 {
     pthread_mutex_lock(&feed->lock);
-    struct frame *frames = feed->head;
+    struct live_tick *ticks = feed->head;
     feed->head = feed->tail = NULL;
     feed->queued = 0;
     pthread_mutex_unlock(&feed->lock);
-    return frames;
+    return ticks;
 }
 
 void live_feed_stop(struct live_feed *feed)
@@ -184,9 +202,9 @@ void live_feed_stop(struct live_feed *feed)
     pthread_join(feed->thread, NULL);
     rd_kafka_consumer_close(feed->consumer);
     rd_kafka_destroy(feed->consumer);
-    for (struct frame *frame = live_feed_take(feed), *next; frame != NULL; frame = next) {
-        next = frame->next;
-        frame_release(frame);
+    for (struct live_tick *tick = live_feed_take(feed), *next; tick != NULL; tick = next) {
+        next = tick->next;
+        free(tick);
     }
     pthread_mutex_destroy(&feed->lock);
     free(feed->topic);

@@ -35,6 +35,8 @@ void query_job_free(struct query_job *job)
     if (job == NULL)
         return;
     free(job->body);
+    free(job->rows.times_us);
+    free(job->rows.values);
     free(job);
 }
 

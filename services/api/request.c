@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,51 +113,164 @@ char *api_error_body(const char *reason)
     return body;
 }
 
-int client_message_parse(const char *text, size_t length, struct client_message *message, struct error *err)
+/* Fails parsing with a client-facing reason and its error code. */
+static int reject(const char **code, const char *code_text, struct error *err, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+static int reject(const char **code, const char *code_text, struct error *err, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(err->message, sizeof err->message, format, args);
+    va_end(args);
+    *code = code_text;
+    return -1;
+}
+
+static int parse_since(json_t *value, const char *what, int64_t *since_us, const char **code, struct error *err)
+{
+    if (!json_is_string(value))
+        return reject(code, "invalid_since", err, "%s must be an RFC 3339 time string", what);
+    struct error parse_err;
+    if (timestamp_parse(json_string_value(value), json_string_length(value), since_us, &parse_err) < 0)
+        return reject(code, "invalid_since", err, "%s: %s", what, parse_err.message);
+    return 0;
+}
+
+/* Adds a validated name (merging a duplicate) with its since. */
+static int add_ticker(struct client_message *message, json_t *name, int64_t since_us, const char **code,
+                      struct error *err)
+{
+    if (!json_is_string(name))
+        return reject(code, "invalid_ticker", err, "ticker names must be strings");
+    const char *text = json_string_value(name);
+    struct error name_err;
+    if (ticker_validate_name(text, json_string_length(name), &name_err) < 0)
+        return reject(code, "invalid_ticker", err, "invalid ticker: %s", name_err.message);
+    for (size_t i = 0; i < message->count; i++) {
+        if (strcmp(message->tickers[i].name, text) == 0) {
+            message->tickers[i].since_us = since_us;
+            return 0;
+        }
+    }
+    if (message->count == CLIENT_TICKERS_MAX)
+        return reject(code, "too_many_tickers", err, "more than %d tickers in one message", CLIENT_TICKERS_MAX);
+    struct client_ticker *ticker = &message->tickers[message->count++];
+    memcpy(ticker->name, text, json_string_length(name) + 1);
+    ticker->since_us = since_us;
+    return 0;
+}
+
+/* "ticker": "x" or "tickers": [...] | "*" (exactly one of them). */
+static int parse_tickers(json_t *root, struct client_message *message, int64_t since_us, const char **code,
+                         struct error *err)
+{
+    json_t *one = json_object_get(root, "ticker"), *many = json_object_get(root, "tickers");
+    if ((one == NULL) == (many == NULL))
+        return reject(code, "invalid_message", err, "give either 'tickers' (a list of names, or \"*\") or 'ticker'");
+    if (one != NULL)
+        return add_ticker(message, one, since_us, code, err);
+    if (json_is_string(many) && strcmp(json_string_value(many), "*") == 0) {
+        message->all = true;
+        message->all_since_us = since_us;
+        return 0;
+    }
+    if (!json_is_array(many) || json_array_size(many) == 0)
+        return reject(code, "invalid_message", err, "'tickers' must be a non-empty list of names, or \"*\"");
+    size_t index;
+    json_t *name;
+    json_array_foreach(many, index, name) {
+        if (add_ticker(message, name, since_us, code, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_positions(json_t *root, struct client_message *message, const char **code, struct error *err)
+{
+    json_t *positions = json_object_get(root, "positions");
+    if (!json_is_object(positions) || json_object_size(positions) == 0)
+        return reject(code, "invalid_message", err,
+                      "'positions' must be a non-empty object: {\"<ticker>\": \"<time of the last value you have>\"}");
+    const char *name;
+    json_t *time;
+    json_object_foreach(positions, name, time) {
+        int64_t since_us;
+        char what[48];
+        snprintf(what, sizeof what, "position of '%.16s'", name);
+        json_t *name_value = json_string(name);
+        int rc = parse_since(time, what, &since_us, code, err) < 0 ? -1
+                 : add_ticker(message, name_value, since_us, code, err);
+        json_decref(name_value);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Only the fields `allowed` (NULL-terminated) may appear. */
+static int check_fields(json_t *root, const char *const *allowed, const char **code, struct error *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value) {
+        bool known = false;
+        for (size_t i = 0; allowed[i] != NULL && !known; i++)
+            known = strcmp(key, allowed[i]) == 0;
+        if (!known)
+            return reject(code, "invalid_message", err, "unknown field '%.32s'", key);
+    }
+    return 0;
+}
+
+static int parse_op(json_t *root, struct client_message *message, const char **code, struct error *err)
+{
+    json_t *op = json_object_get(root, "op");
+    if (!json_is_string(op))
+        return reject(code, "invalid_message", err, "field 'op' must be a string: subscribe, unsubscribe, resume or ping");
+    const char *name = json_string_value(op);
+    static const char *const subscribe_fields[] = {"op", "ticker", "tickers", "since", NULL};
+    static const char *const unsubscribe_fields[] = {"op", "ticker", "tickers", NULL};
+    static const char *const resume_fields[] = {"op", "positions", NULL};
+    static const char *const ping_fields[] = {"op", NULL};
+    if (strcmp(name, "subscribe") == 0) {
+        message->op = CLIENT_SUBSCRIBE;
+        int64_t since_us = CLIENT_NO_SINCE;
+        json_t *since = json_object_get(root, "since");
+        if (check_fields(root, subscribe_fields, code, err) < 0 ||
+            (since != NULL && parse_since(since, "'since'", &since_us, code, err) < 0))
+            return -1;
+        return parse_tickers(root, message, since_us, code, err);
+    }
+    if (strcmp(name, "unsubscribe") == 0) {
+        message->op = CLIENT_UNSUBSCRIBE;
+        if (check_fields(root, unsubscribe_fields, code, err) < 0)
+            return -1;
+        return parse_tickers(root, message, CLIENT_NO_SINCE, code, err);
+    }
+    if (strcmp(name, "resume") == 0) {
+        message->op = CLIENT_RESUME;
+        if (check_fields(root, resume_fields, code, err) < 0)
+            return -1;
+        return parse_positions(root, message, code, err);
+    }
+    if (strcmp(name, "ping") == 0) {
+        message->op = CLIENT_PING;
+        return check_fields(root, ping_fields, code, err);
+    }
+    return reject(code, "unknown_op", err, "unknown op '%.32s' (expected subscribe, unsubscribe, resume or ping)", name);
+}
+
+int client_message_parse(const char *text, size_t length, struct client_message *message, const char **code,
+                         struct error *err)
 {
     json_error_t json_error;
     json_t *root = json_loadb(text, length, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &json_error);
     if (root == NULL)
-        return error_set(err, "invalid JSON at byte %d: %s", json_error.position, json_error.text);
-
-    int rc = -1;
-    const char *key;
-    json_t *value;
-    if (!json_is_object(root)) {
-        error_set(err, "message must be a JSON object");
-        goto done;
-    }
-    json_object_foreach(root, key, value) {
-        if (strcmp(key, "op") != 0 && strcmp(key, "ticker") != 0) {
-            error_set(err, "unknown field '%.32s'", key);
-            goto done;
-        }
-    }
-    json_t *op = json_object_get(root, "op");
-    if (!json_is_string(op)) {
-        error_set(err, "field 'op' must be a string: subscribe or unsubscribe");
-        goto done;
-    }
-    if (strcmp(json_string_value(op), "subscribe") == 0) {
-        message->op = CLIENT_SUBSCRIBE;
-    } else if (strcmp(json_string_value(op), "unsubscribe") == 0) {
-        message->op = CLIENT_UNSUBSCRIBE;
-    } else {
-        error_set(err, "unknown op '%.32s' (expected subscribe or unsubscribe)", json_string_value(op));
-        goto done;
-    }
-    json_t *ticker = json_object_get(root, "ticker");
-    if (!json_is_string(ticker)) {
-        error_set(err, "field 'ticker' must be a string");
-        goto done;
-    }
-    if (ticker_validate_name(json_string_value(ticker), json_string_length(ticker), err) < 0) {
-        error_wrap(err, "invalid ticker");
-        goto done;
-    }
-    memcpy(message->ticker, json_string_value(ticker), json_string_length(ticker) + 1);
-    rc = 0;
-done:
+        return reject(code, "invalid_json", err, "invalid JSON at byte %d: %s", json_error.position, json_error.text);
+    message->all = false;
+    message->count = 0;
+    int rc = json_is_object(root) ? parse_op(root, message, code, err)
+                                  : reject(code, "invalid_message", err, "message must be a JSON object");
     json_decref(root);
     return rc;
 }

@@ -6,6 +6,7 @@
 #ifndef API_REQUEST_H
 #define API_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,19 +49,36 @@ int no_arguments_parse(const char *const *arguments, size_t count, struct error 
  * Returns a string the caller frees, or NULL when out of memory. */
 char *api_error_body(const char *reason);
 
+/* ---- WebSocket client messages (docs/api.md) ---- */
+
+#define CLIENT_TICKERS_MAX 1000 /* names one message may list */
+#define CLIENT_NO_SINCE INT64_MIN
+
 enum client_op {
-    CLIENT_SUBSCRIBE,
-    CLIENT_UNSUBSCRIBE,
+    CLIENT_SUBSCRIBE,   /* {"op":"subscribe","tickers":[...]|"*"[,"since":T]}  ("ticker":"x" also accepted) */
+    CLIENT_UNSUBSCRIBE, /* {"op":"unsubscribe","tickers":[...]|"*"} */
+    CLIENT_RESUME,      /* {"op":"resume","positions":{"ticker_07":T, ...}} */
+    CLIENT_PING,        /* {"op":"ping"}: answered {"type":"pong"} */
+};
+
+struct client_ticker {
+    char name[TICKER_NAME_MAX + 1];
+    int64_t since_us; /* send every value after this time first; CLIENT_NO_SINCE: live only */
 };
 
 struct client_message {
     enum client_op op;
-    char ticker[TICKER_NAME_MAX + 1];
+    bool all;                /* "tickers":"*" */
+    int64_t all_since_us;    /* with `all`: the "since" for every ticker */
+    size_t count;            /* entries of `tickers` (0 with `all`) */
+    struct client_ticker tickers[CLIENT_TICKERS_MAX];
 };
 
-/* Parses one WebSocket text message: {"op":"subscribe"|"unsubscribe","ticker":"<name>"}.
- * Rejects malformed JSON, a non-object, an unknown or missing op, a missing or invalid
- * ticker and unknown fields. */
-int client_message_parse(const char *text, size_t length, struct client_message *message, struct error *err);
+/* Parses one WebSocket text message. On failure returns -1 with err set to a reason for
+ * the client and *code to the documented error code: "invalid_json", "invalid_message"
+ * (not an object, unknown or missing field, wrong type), "unknown_op", "invalid_ticker",
+ * "invalid_since" or "too_many_tickers". Duplicate names are merged. */
+int client_message_parse(const char *text, size_t length, struct client_message *message, const char **code,
+                         struct error *err);
 
 #endif

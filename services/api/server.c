@@ -10,16 +10,15 @@
 
 #include "frame.h"
 #include "live_feed.h"
+#include "live_hub.h"
 #include "log.h"
 #include "metrics.h"
 #include "query_pool.h"
-#include "recent_ticks.h"
 #include "request.h"
 
 #define LIVE_PROTOCOL "tickerflow-live"
 #define API_PROTOCOL "tickerflow-api"
 #define WEBSOCKET_PATH "/ws"
-#define CLIENT_MESSAGE_MAX 1024 /* bytes of one client message; longer ones are rejected */
 #define HTTP_CHUNK 16384
 #define MAX_ARGUMENTS 16
 #define ARGUMENT_MAX 256
@@ -34,32 +33,18 @@ struct http_session {
     bool headers_sent;
 };
 
-/* Per WebSocket client (allocated zeroed by lws, freed after LWS_CALLBACK_CLOSED). */
-struct ws_session {
-    struct lws *wsi;
-    struct ws_session *previous, *next; /* the server's list of clients */
-    char (*subscriptions)[TICKER_NAME_MAX + 1];
-    size_t subscription_count;
-    struct frame **queue; /* ring of frames to send, each holding one reference */
-    size_t queue_head, queue_count;
-    char message[CLIENT_MESSAGE_MAX]; /* the client message being received */
-    size_t message_length;
-    bool message_too_long;
-    uint64_t dropped;
-};
-
 struct api_server {
     const struct api_settings *settings;
     struct lws_context *context;
     struct live_feed *feed;
     struct query_pool *pool;
-    struct recent_ticks *recent;
-    struct ws_session *clients;
-    size_t client_count;
+    struct live_hub *hub;
+    lws_sorted_usec_list_t heartbeat_timer;
+    lws_retry_bo_t idle_policy;
     char frontend_path[PATH_MAX];
     struct lws_http_mount mounts[2];
     struct lws_protocols protocols[3];
-    struct metric *http_rejected, *ws_rejected, *clients_gauge, *frames_sent, *frames_dropped;
+    struct metric *http_rejected;
 };
 
 static struct api_server *server_of(struct lws *wsi)
@@ -67,187 +52,12 @@ static struct api_server *server_of(struct lws *wsi)
     return lws_context_user(lws_get_context(wsi));
 }
 
-/* ---- WebSocket clients ---------------------------------------------------------- */
-
-static bool is_subscribed(const struct ws_session *client, const char *ticker)
-{
-    for (size_t i = 0; i < client->subscription_count; i++) {
-        if (strcmp(client->subscriptions[i], ticker) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Queues `frame` (the caller's reference passes to the queue). A client that cannot keep
- * up loses its oldest frames, so memory stays bounded by client_queue_max. */
-static void send_frame(struct api_server *server, struct ws_session *client, struct frame *frame)
-{
-    size_t capacity = (size_t)server->settings->client_queue_max;
-    if (client->queue_count == capacity) {
-        frame_release(client->queue[client->queue_head]);
-        client->queue_head = (client->queue_head + 1) % capacity;
-        client->queue_count--;
-        metric_add(server->frames_dropped, 1);
-        if (client->dropped++ == 0)
-            log_warn("WebSocket client is not keeping up: dropping its oldest frames");
-    }
-    client->queue[(client->queue_head + client->queue_count) % capacity] = frame;
-    client->queue_count++;
-    lws_callback_on_writable(client->wsi);
-}
-
-static void send_reply(struct api_server *server, struct ws_session *client, const char *type, const char *key,
-                       const char *text)
-{
-    struct frame *frame = frame_new_reply(type, key, text);
-    if (frame == NULL)
-        log_error("out of memory replying to a WebSocket client");
-    else
-        send_frame(server, client, frame);
-}
-
-static void reject_message(struct api_server *server, struct ws_session *client, const char *reason)
-{
-    metric_add(server->ws_rejected, 1);
-    log_info("rejected WebSocket message (%" PRId64 " so far): %s", metric_value(server->ws_rejected), reason);
-    send_reply(server, client, "error", "error", reason);
-}
-
-/* Sends the ticker's recent window, oldest first, ahead of its next live frames. */
-static void replay_recent(struct api_server *server, struct ws_session *client, const char *ticker)
-{
-    struct frame *frames[1024];
-    size_t count = recent_ticks_of(server->recent, ticker, frames, sizeof frames / sizeof frames[0]);
-    for (size_t i = 0; i < count; i++)
-        send_frame(server, client, frame_ref(frames[i]));
-}
-
-static void apply_message(struct api_server *server, struct ws_session *client, const struct client_message *message)
-{
-    if (message->op == CLIENT_SUBSCRIBE) {
-        if (!is_subscribed(client, message->ticker)) {
-            if (client->subscription_count == (size_t)server->settings->max_subscriptions) {
-                char reason[96];
-                snprintf(reason, sizeof reason, "too many subscriptions (limit %lld)",
-                         server->settings->max_subscriptions);
-                reject_message(server, client, reason);
-                return;
-            }
-            memcpy(client->subscriptions[client->subscription_count++], message->ticker, TICKER_NAME_MAX + 1);
-        }
-        send_reply(server, client, "subscribed", "ticker", message->ticker);
-        replay_recent(server, client, message->ticker);
-        return;
-    }
-    for (size_t i = 0; i < client->subscription_count; i++) {
-        if (strcmp(client->subscriptions[i], message->ticker) == 0) {
-            memcpy(client->subscriptions[i], client->subscriptions[--client->subscription_count], TICKER_NAME_MAX + 1);
-            break;
-        }
-    }
-    send_reply(server, client, "unsubscribed", "ticker", message->ticker);
-}
-
-/* Collects the fragments of one client message, then handles it whole. */
-static void receive_message(struct api_server *server, struct ws_session *client, struct lws *wsi, const void *data,
-                            size_t length)
-{
-    if (client->message_length + length > sizeof client->message)
-        client->message_too_long = true;
-    else
-        memcpy(client->message + client->message_length, data, length);
-    client->message_length += length;
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
-        return;
-
-    struct client_message message;
-    struct error err;
-    if (lws_frame_is_binary(wsi))
-        reject_message(server, client, "binary frames are not supported; send JSON text");
-    else if (client->message_too_long) {
-        snprintf(err.message, sizeof err.message, "message longer than %d bytes", CLIENT_MESSAGE_MAX);
-        reject_message(server, client, err.message);
-    } else if (client_message_parse(client->message, client->message_length, &message, &err) < 0)
-        reject_message(server, client, err.message);
-    else
-        apply_message(server, client, &message);
-    client->message_length = 0;
-    client->message_too_long = false;
-}
-
-static int open_client(struct api_server *server, struct ws_session *client, struct lws *wsi)
-{
-    client->wsi = wsi;
-    client->queue = calloc((size_t)server->settings->client_queue_max, sizeof *client->queue);
-    client->subscriptions = calloc((size_t)server->settings->max_subscriptions, sizeof *client->subscriptions);
-    if (client->queue == NULL || client->subscriptions == NULL) {
-        log_error("out of memory accepting a WebSocket client");
-        return -1;
-    }
-    client->next = server->clients;
-    if (server->clients != NULL)
-        server->clients->previous = client;
-    server->clients = client;
-    server->client_count++;
-    metric_set(server->clients_gauge, (int64_t)server->client_count);
-    log_debug("WebSocket client connected (%zu now)", server->client_count);
-    return 0;
-}
-
-static void close_client(struct api_server *server, struct ws_session *client)
-{
-    if (client->queue == NULL && client->subscriptions == NULL)
-        return; /* open_client failed before linking it */
-    if (client->previous != NULL || server->clients == client) {
-        if (client->previous != NULL)
-            client->previous->next = client->next;
-        else
-            server->clients = client->next;
-        if (client->next != NULL)
-            client->next->previous = client->previous;
-        server->client_count--;
-        metric_set(server->clients_gauge, (int64_t)server->client_count);
-    }
-    size_t capacity = (size_t)server->settings->client_queue_max;
-    for (size_t i = 0; i < client->queue_count; i++)
-        frame_release(client->queue[(client->queue_head + i) % capacity]);
-    if (client->dropped > 0)
-        log_info("WebSocket client closed after %" PRIu64 " dropped frames", client->dropped);
-    free(client->queue);
-    free(client->subscriptions);
-    client->queue = NULL;
-    client->subscriptions = NULL;
-}
-
-static int write_next_frame(struct api_server *server, struct ws_session *client)
-{
-    if (client->queue_count == 0)
-        return 0;
-    struct frame *frame = client->queue[client->queue_head];
-    client->queue_head = (client->queue_head + 1) % (size_t)server->settings->client_queue_max;
-    client->queue_count--;
-    int written = lws_write(client->wsi, frame_payload(frame), frame->length, LWS_WRITE_TEXT);
-    frame_release(frame);
-    metric_add(server->frames_sent, 1);
-    if (written < 0)
-        return -1; /* the connection is broken: lws closes it */
-    if (client->queue_count > 0)
-        lws_callback_on_writable(client->wsi);
-    return 0;
-}
+/* ---- WebSocket clients: the protocol lives in live_hub.c ------------------------------ */
 
 /* Runs on the service thread after another thread called lws_cancel_service. */
-static void deliver_live_frames(struct api_server *server)
+static void deliver_live_ticks(struct api_server *server)
 {
-    for (struct frame *frame = live_feed_take(server->feed), *next; frame != NULL; frame = next) {
-        next = frame->next;
-        recent_ticks_remember(server->recent, frame);
-        for (struct ws_session *client = server->clients; client != NULL; client = client->next) {
-            if (is_subscribed(client, frame->ticker))
-                send_frame(server, client, frame_ref(frame));
-        }
-        frame_release(frame);
-    }
+    live_hub_deliver(server->hub, live_feed_take(server->feed));
 }
 
 static int is_websocket_path(struct lws *wsi)
@@ -257,28 +67,29 @@ static int is_websocket_path(struct lws *wsi)
 }
 
 static void deliver_query_answers(struct api_server *server);
+static void schedule_heartbeat(struct api_server *server);
 
 static int on_live_event(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t length)
 {
     struct api_server *server = server_of(wsi);
-    struct ws_session *client = user;
+    struct ws_client *client = user;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return is_websocket_path(wsi) ? 0 : -1;
     case LWS_CALLBACK_ESTABLISHED:
-        return open_client(server, client, wsi);
+        return live_hub_open(server->hub, client, wsi);
     case LWS_CALLBACK_CLOSED:
-        close_client(server, client);
+        live_hub_close(server->hub, client);
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        receive_message(server, client, wsi, in, length);
+        live_hub_receive(server->hub, client, in, length);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return write_next_frame(server, client);
+        return live_hub_writeable(server->hub, client);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         /* Sent to every protocol; this one handles it for the server. */
         if (server != NULL && server->feed != NULL) {
-            deliver_live_frames(server);
+            deliver_live_ticks(server);
             deliver_query_answers(server);
         }
         return 0;
@@ -371,6 +182,10 @@ static void deliver_query_answers(struct api_server *server)
 {
     for (struct query_job *job = query_pool_take_done(server->pool), *next; job != NULL; job = next) {
         next = job->next;
+        if (job->kind == QUERY_RESUME) {
+            live_hub_resume_answered(server->hub, job);
+            continue;
+        }
         struct http_session *session = job->session;
         if (session != NULL) {
             session->job = NULL;
@@ -472,6 +287,20 @@ static void wake_from_thread(void *context)
     api_server_wake(context);
 }
 
+static void on_heartbeat_timer(lws_sorted_usec_list_t *timer)
+{
+    struct api_server *server = lws_container_of(timer, struct api_server, heartbeat_timer);
+    live_hub_heartbeat(server->hub);
+    schedule_heartbeat(server);
+}
+
+static void schedule_heartbeat(struct api_server *server)
+{
+    if (server->settings->heartbeat_interval_ms > 0)
+        lws_sul_schedule(server->context, 0, &server->heartbeat_timer, on_heartbeat_timer,
+                         (lws_usec_t)server->settings->heartbeat_interval_ms * LWS_US_PER_MS);
+}
+
 static int resolve_frontend(struct api_server *server, struct error *err)
 {
     const char *folder = server->settings->frontend_dir;
@@ -490,8 +319,8 @@ static void describe_routes(struct api_server *server)
         /* First: WebSocket clients that name no subprotocol land here. */
         .name = LIVE_PROTOCOL,
         .callback = on_live_event,
-        .per_session_data_size = sizeof(struct ws_session),
-        .rx_buffer_size = CLIENT_MESSAGE_MAX,
+        .per_session_data_size = WS_CLIENT_SIZE,
+        .rx_buffer_size = 4096, /* read size; messages up to api.max_message_bytes are reassembled */
     };
     server->protocols[1] = (struct lws_protocols){
         .name = API_PROTOCOL,
@@ -523,12 +352,6 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     }
     server->settings = settings;
     server->http_rejected = metrics_counter("tickerflow_api_http_rejected_total", "HTTP requests answered with 400");
-    server->ws_rejected =
-        metrics_counter("tickerflow_api_ws_rejected_total", "WebSocket messages answered with an error");
-    server->clients_gauge = metrics_gauge("tickerflow_api_ws_clients", "WebSocket clients connected");
-    server->frames_sent = metrics_counter("tickerflow_api_ws_frames_sent_total", "WebSocket frames sent");
-    server->frames_dropped = metrics_counter("tickerflow_api_ws_frames_dropped_total",
-                                             "Frames dropped for clients that did not keep up");
     if (resolve_frontend(server, err) < 0)
         goto fail;
     describe_routes(server);
@@ -542,22 +365,30 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     info.mounts = server->mounts;
     info.user = server;
     info.vhost_name = "tickerflow";
+    /* Idle connections: lws pings after idle_timeout_s of silence and hangs up after twice that. */
+    server->idle_policy.secs_since_valid_ping = (uint16_t)settings->idle_timeout_s;
+    server->idle_policy.secs_since_valid_hangup = (uint16_t)(settings->idle_timeout_s * 2 > 65535 ? 65535 : settings->idle_timeout_s * 2);
+    info.retry_and_idle_policy = &server->idle_policy;
+    /* Enough file descriptors for api.max_clients, plus HTTP, Kafka and Postgres. */
+    info.fd_limit_per_thread = (unsigned)(settings->max_clients + 1024);
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     server->context = lws_create_context(&info);
     if (server->context == NULL) {
         error_set(err, "cannot listen on %s:%lld (port in use?)", settings->bind_address, settings->port);
         goto fail;
     }
-    server->recent = recent_ticks_new((size_t)settings->replay_ticks, (size_t)settings->max_tickers, err);
-    if (server->recent == NULL)
-        goto fail;
     server->pool = query_pool_start(settings->shared.database_url, (int)settings->query_threads,
                                     (size_t)settings->max_pending_queries, (int)settings->query_timeout_ms,
                                     wake_from_thread, server, err);
     if (server->pool == NULL)
         goto fail;
+    server->hub = live_hub_new(settings, server->pool, err);
+    if (server->hub == NULL)
+        goto fail;
+    schedule_heartbeat(server);
     server->feed = live_feed_start(settings->shared.kafka_brokers, settings->shared.kafka_topic,
-                                   (size_t)settings->live_queue_max, wake_from_thread, server, err);
+                                   (size_t)settings->live_queue_max, settings->live_backfill, wake_from_thread, server,
+                                   err);
     if (server->feed == NULL)
         goto fail;
     log_info("serving http://localhost:%lld/ (dashboard from %s, API under /api, WebSocket %s)", settings->port,
@@ -592,8 +423,7 @@ void api_server_stop(struct api_server *server)
     if (server->context != NULL)
         lws_context_destroy(server->context); /* closes every client; sessions detach their jobs */
     query_pool_stop(pool);
-    recent_ticks_destroy(server->recent);
-    log_info("server stopped (%" PRId64 " HTTP and %" PRId64 " WebSocket requests rejected)",
-             metric_value(server->http_rejected), metric_value(server->ws_rejected));
+    live_hub_destroy(server->hub); /* after the context: closing clients needs it */
+    log_info("server stopped (%" PRId64 " HTTP requests rejected)", metric_value(server->http_rejected));
     free(server);
 }

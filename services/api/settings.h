@@ -12,9 +12,15 @@ struct api_settings {
     long long max_pending_queries;
     long long query_timeout_ms;
     long long history_max_limit;
+    long long max_clients;
     long long client_queue_max;
+    long long slow_client_timeout_ms;
     long long max_subscriptions;
+    long long max_message_bytes;
+    long long idle_timeout_s;
+    long long heartbeat_interval_ms;
     long long live_queue_max;
+    long long live_backfill;
     long long replay_ticks;
     long long max_tickers;
     long long admin_port;

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -121,39 +122,102 @@ static void endpoints_without_parameters_reject_any(void **unused)
     assert_string_equal(err.message, "unknown parameter 'x' (this endpoint takes none)");
 }
 
-static void expect_client_error(const char *text, const char *reason)
+/* The messages are big (CLIENT_TICKERS_MAX names): one, off the stack. */
+static struct client_message message;
+
+static void expect_client_error(const char *text, const char *code, const char *reason)
 {
-    struct client_message message;
     struct error err = {{0}};
-    assert_int_equal(client_message_parse(text, strlen(text), &message, &err), -1);
+    const char *got_code = NULL;
+    assert_int_equal(client_message_parse(text, strlen(text), &message, &got_code, &err), -1);
+    if (got_code == NULL || strcmp(got_code, code) != 0)
+        fail_msg("%s: expected code '%s', got '%s'", text, code, got_code ? got_code : "(none)");
     if (strstr(err.message, reason) == NULL)
         fail_msg("%s: expected '%s', got '%s'", text, reason, err.message);
 }
 
+static void parse_ok(const char *text)
+{
+    struct error err = {{0}};
+    const char *code = NULL;
+    if (client_message_parse(text, strlen(text), &message, &code, &err) != 0)
+        fail_msg("%s: rejected (%s): %s", text, code, err.message);
+}
+
 static void client_messages(void **unused)
 {
-    struct client_message message;
-    const char subscribe[] = "{\"op\":\"subscribe\",\"ticker\":\"ticker_07\"}";
-    assert_int_equal(client_message_parse(subscribe, sizeof subscribe - 1, &message, NULL), 0);
+    parse_ok("{\"op\":\"subscribe\",\"ticker\":\"ticker_07\"}");
     assert_int_equal(message.op, CLIENT_SUBSCRIBE);
-    assert_string_equal(message.ticker, "ticker_07");
-    const char unsubscribe[] = "{\"ticker\":\"t\",\"op\":\"unsubscribe\"}";
-    assert_int_equal(client_message_parse(unsubscribe, sizeof unsubscribe - 1, &message, NULL), 0);
-    assert_int_equal(message.op, CLIENT_UNSUBSCRIBE);
+    assert_int_equal(message.count, 1);
+    assert_false(message.all);
+    assert_string_equal(message.tickers[0].name, "ticker_07");
+    assert_true(message.tickers[0].since_us == CLIENT_NO_SINCE);
 
-    expect_client_error("", "invalid JSON");
-    expect_client_error("hello", "invalid JSON");
-    expect_client_error("[\"subscribe\"]", "must be a JSON object");
-    expect_client_error("\"subscribe\"", "must be a JSON object");
-    expect_client_error("{\"ticker\":\"t\"}", "field 'op' must be a string");
-    expect_client_error("{\"op\":1,\"ticker\":\"t\"}", "field 'op' must be a string");
-    expect_client_error("{\"op\":\"dance\",\"ticker\":\"t\"}", "unknown op 'dance'");
-    expect_client_error("{\"op\":\"subscribe\"}", "field 'ticker' must be a string");
-    expect_client_error("{\"op\":\"subscribe\",\"ticker\":[\"t\"]}", "field 'ticker' must be a string");
-    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"\"}", "invalid ticker: name is empty");
-    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a b\"}", "invalid ticker");
-    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"x\":1}", "unknown field 'x'");
-    expect_client_error("{\"op\":\"subscribe\",\"op\":\"subscribe\",\"ticker\":\"t\"}", "invalid JSON");
+    parse_ok("{\"tickers\":[\"a\",\"b\",\"a\"],\"op\":\"subscribe\",\"since\":\"2026-11-23T12:00:00.000001Z\"}");
+    assert_int_equal(message.count, 2); /* duplicates merged */
+    assert_string_equal(message.tickers[1].name, "b");
+    assert_true(message.tickers[1].since_us == 1795435200000001LL);
+
+    parse_ok("{\"op\":\"subscribe\",\"tickers\":\"*\"}");
+    assert_true(message.all);
+    assert_int_equal(message.count, 0);
+    assert_true(message.all_since_us == CLIENT_NO_SINCE);
+
+    parse_ok("{\"ticker\":\"t\",\"op\":\"unsubscribe\"}");
+    assert_int_equal(message.op, CLIENT_UNSUBSCRIBE);
+    parse_ok("{\"op\":\"unsubscribe\",\"tickers\":\"*\"}");
+    assert_true(message.all);
+
+    parse_ok("{\"op\":\"resume\",\"positions\":{\"a\":\"2026-11-23T12:00:00Z\",\"b\":\"2026-11-23T12:00:01Z\"}}");
+    assert_int_equal(message.op, CLIENT_RESUME);
+    assert_int_equal(message.count, 2);
+    assert_true(message.tickers[1].since_us - message.tickers[0].since_us == 1000000);
+
+    parse_ok("{\"op\":\"ping\"}");
+    assert_int_equal(message.op, CLIENT_PING);
+}
+
+static void client_message_errors(void **unused)
+{
+    expect_client_error("", "invalid_json", "invalid JSON");
+    expect_client_error("hello", "invalid_json", "invalid JSON");
+    expect_client_error("{\"op\":\"subscribe\",\"op\":\"subscribe\",\"ticker\":\"t\"}", "invalid_json", "invalid JSON");
+    expect_client_error("[\"subscribe\"]", "invalid_message", "must be a JSON object");
+    expect_client_error("\"subscribe\"", "invalid_message", "must be a JSON object");
+    expect_client_error("{\"ticker\":\"t\"}", "invalid_message", "field 'op' must be a string");
+    expect_client_error("{\"op\":1,\"ticker\":\"t\"}", "invalid_message", "field 'op' must be a string");
+    expect_client_error("{\"op\":\"dance\",\"ticker\":\"t\"}", "unknown_op", "unknown op 'dance'");
+    expect_client_error("{\"op\":\"subscribe\"}", "invalid_message", "give either 'tickers'");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a\",\"tickers\":[\"b\"]}", "invalid_message",
+                        "give either 'tickers'");
+    expect_client_error("{\"op\":\"subscribe\",\"tickers\":[]}", "invalid_message", "non-empty list");
+    expect_client_error("{\"op\":\"subscribe\",\"tickers\":\"all\"}", "invalid_message", "non-empty list");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":[\"t\"]}", "invalid_ticker", "must be strings");
+    expect_client_error("{\"op\":\"subscribe\",\"tickers\":[\"a\",3]}", "invalid_ticker", "must be strings");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"\"}", "invalid_ticker", "invalid ticker: name is empty");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a b\"}", "invalid_ticker", "invalid ticker");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"x\":1}", "invalid_message", "unknown field 'x'");
+    expect_client_error("{\"op\":\"unsubscribe\",\"ticker\":\"t\",\"since\":\"2026-11-23T12:00:00Z\"}",
+                        "invalid_message", "unknown field 'since'");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"since\":\"yesterday\"}", "invalid_since",
+                        "'since'");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"since\":12}", "invalid_since", "RFC 3339");
+    expect_client_error("{\"op\":\"resume\"}", "invalid_message", "'positions' must be a non-empty object");
+    expect_client_error("{\"op\":\"resume\",\"positions\":{}}", "invalid_message", "non-empty object");
+    expect_client_error("{\"op\":\"resume\",\"positions\":{\"a\":\"nope\"}}", "invalid_since", "position of 'a'");
+    expect_client_error("{\"op\":\"resume\",\"positions\":{\"a b\":\"2026-11-23T12:00:00Z\"}}", "invalid_ticker",
+                        "invalid ticker");
+    expect_client_error("{\"op\":\"ping\",\"ticker\":\"t\"}", "invalid_message", "unknown field 'ticker'");
+
+    /* One more name than a message may hold. */
+    size_t size = 64 + (CLIENT_TICKERS_MAX + 1) * 12;
+    char *text = malloc(size);
+    size_t length = (size_t)snprintf(text, size, "{\"op\":\"subscribe\",\"tickers\":[");
+    for (int i = 0; i <= CLIENT_TICKERS_MAX; i++)
+        length += (size_t)snprintf(text + length, size - length, "%s\"t%d\"", i ? "," : "", i);
+    snprintf(text + length, size - length, "]}");
+    expect_client_error(text, "too_many_tickers", "more than 1000 tickers");
+    free(text);
 }
 
 static void error_bodies_are_escaped_json(void **unused)
@@ -172,6 +236,7 @@ int main(void)
         cmocka_unit_test(history_rejects_every_bad_parameter),
         cmocka_unit_test(endpoints_without_parameters_reject_any),
         cmocka_unit_test(client_messages),
+        cmocka_unit_test(client_message_errors),
         cmocka_unit_test(error_bodies_are_escaped_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

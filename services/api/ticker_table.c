@@ -1,0 +1,158 @@
+#include "ticker_table.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct ticker_table {
+    size_t window;
+    size_t max_tickers, count;
+    struct ticker_entry **entries; /* by id */
+    size_t slot_count;             /* a power of two, at least twice max_tickers */
+    struct ticker_entry **slots;   /* open addressing by name */
+    bool full_reported;
+};
+
+static uint32_t hash_name(const char *name)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (; *name != '\0'; name++)
+        hash = (hash ^ (uint8_t)*name) * 16777619u;
+    return hash;
+}
+
+/* The slot holding `name`, or the empty slot where it belongs. */
+static struct ticker_entry **find_slot(const struct ticker_table *table, const char *name)
+{
+    size_t mask = table->slot_count - 1;
+    for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
+        struct ticker_entry **slot = &table->slots[i];
+        if (*slot == NULL || strcmp((*slot)->name, name) == 0)
+            return slot;
+    }
+}
+
+struct ticker_table *ticker_table_new(size_t window, size_t max_tickers, struct error *err)
+{
+    struct ticker_table *table = calloc(1, sizeof *table);
+    if (table == NULL)
+        goto out_of_memory;
+    table->window = window;
+    table->max_tickers = max_tickers;
+    for (table->slot_count = 16; table->slot_count < max_tickers * 2; table->slot_count *= 2)
+        ;
+    table->slots = calloc(table->slot_count, sizeof *table->slots);
+    table->entries = calloc(max_tickers, sizeof *table->entries);
+    if (table->slots == NULL || table->entries == NULL)
+        goto out_of_memory;
+    return table;
+
+out_of_memory:
+    ticker_table_destroy(table);
+    error_set(err, "out of memory");
+    return NULL;
+}
+
+void ticker_table_destroy(struct ticker_table *table)
+{
+    if (table == NULL)
+        return;
+    for (size_t id = 0; id < table->count; id++) {
+        struct ticker_entry *entry = table->entries[id];
+        for (size_t i = 0; i < entry->window_count; i++)
+            frame_release(ticker_window_at(table, entry, i));
+        free(entry->window);
+        free(entry->subscribers);
+        free(entry);
+    }
+    free(table->entries);
+    free(table->slots);
+    free(table);
+}
+
+struct ticker_entry *ticker_table_find(const struct ticker_table *table, const char *name)
+{
+    return *find_slot(table, name);
+}
+
+struct ticker_entry *ticker_table_add(struct ticker_table *table, const char *name)
+{
+    struct ticker_entry **slot = find_slot(table, name);
+    if (*slot != NULL)
+        return *slot;
+    if (table->count == table->max_tickers) {
+        if (!table->full_reported)
+            log_warn("more than api.max_tickers (%zu) distinct tickers: new ones are not served", table->max_tickers);
+        table->full_reported = true;
+        return NULL;
+    }
+    struct ticker_entry *entry = calloc(1, sizeof *entry);
+    if (entry == NULL)
+        return NULL;
+    if (table->window > 0 && (entry->window = calloc(table->window, sizeof *entry->window)) == NULL) {
+        free(entry);
+        return NULL;
+    }
+    entry->id = (int)table->count;
+    snprintf(entry->name, sizeof entry->name, "%s", name);
+    entry->last_time_us = INT64_MIN;
+    table->entries[table->count++] = entry;
+    *slot = entry;
+    return entry;
+}
+
+struct ticker_entry *ticker_table_at(const struct ticker_table *table, int id)
+{
+    return table->entries[id];
+}
+
+size_t ticker_table_count(const struct ticker_table *table)
+{
+    return table->count;
+}
+
+void ticker_table_remember(struct ticker_table *table, struct ticker_entry *entry, struct frame *frame)
+{
+    entry->last_time_us = frame->time_us;
+    if (table->window == 0)
+        return;
+    if (entry->window_count == table->window) {
+        frame_release(entry->window[entry->window_head]);
+        entry->window_head = (entry->window_head + 1) % table->window;
+        entry->window_count--;
+    }
+    entry->window[(entry->window_head + entry->window_count) % table->window] = frame_ref(frame);
+    entry->window_count++;
+}
+
+struct frame *ticker_window_at(const struct ticker_table *table, const struct ticker_entry *entry, size_t i)
+{
+    return entry->window[(entry->window_head + i) % table->window];
+}
+
+int ticker_entry_subscribe(struct ticker_entry *entry, struct subscription *subscription)
+{
+    if (entry->subscriber_count == entry->subscriber_capacity) {
+        size_t capacity = entry->subscriber_capacity ? entry->subscriber_capacity * 2 : 4;
+        struct subscription **grown = realloc(entry->subscribers, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        entry->subscribers = grown;
+        entry->subscriber_capacity = capacity;
+    }
+    entry->subscribers[entry->subscriber_count++] = subscription;
+    return 0;
+}
+
+void ticker_entry_unsubscribe(struct ticker_entry *entry, struct subscription *subscription)
+{
+    for (size_t i = 0; i < entry->subscriber_count; i++) {
+        if (entry->subscribers[i] == subscription) {
+            entry->subscribers[i] = entry->subscribers[--entry->subscriber_count];
+            return;
+        }
+    }
+}
