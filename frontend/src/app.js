@@ -1,9 +1,10 @@
 // The tickerflow dashboard: pick a ticker, see its recent history, then its live moves.
 //
-// Data flow: GET /api/tickers fills the chooser; choosing a ticker subscribes over the
-// WebSocket /ws first (buffering live ticks), then loads history from
-// GET /api/tickers/{name}/history and merges the buffered ticks newer than it, so the
-// hand-over from history to live has no hole. The chart keeps a sliding time window.
+// Data flow: GET /api/tickers fills the chooser; choosing a ticker loads its history from
+// GET /api/tickers/{name}/history, whose "position" says where it ends, then subscribes
+// over the WebSocket /ws from that position: the server sends exactly the values that
+// follow, then live ones (docs/api.md). After a reconnect the dashboard resumes from the
+// last value it has, so nothing is missed or shown twice. The chart keeps a sliding window.
 import uPlot from './vendor/uPlot.esm.js';
 
 const MAX_POINTS = 10000;          // also the history request limit
@@ -25,7 +26,7 @@ const state = {
   selection: 0,          // bumps on every switch; stale answers compare and drop out
   times: [],             // seconds since the epoch (float, microsecond precision)
   values: [],
-  pending: null,         // live ticks that arrived before the history answer, or null
+  position: null,        // time (RFC 3339) of the newest value shown: where to resume
   socket: null,
   reconnectAttempt: 0,
   drawQueued: false,
@@ -111,17 +112,26 @@ function send(message) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(message));
 }
 
+function subscribe(name, position) {
+  send(position ? { op: 'subscribe', tickers: [name], since: position } : { op: 'subscribe', tickers: [name] });
+}
+
 function onSocketMessage(event) {
   let message;
   try { message = JSON.parse(event.data); } catch { return; }
   if (message.type === 'error') {
-    console.warn('server rejected a message:', message.error);
+    console.warn('server rejected a message:', message.code, message.error);
     return;
   }
-  if (message.type !== 'tick' || message.name !== state.ticker) return; // never another ticker's data
-  const time = toSeconds(message.time);
-  if (state.pending) state.pending.push([time, message.value]);
-  else appendPoint(time, message.value);
+  if (message.name !== state.ticker) return; // never another ticker's data
+  if (message.type === 'gap') {
+    // The server left values out (this tab fell behind): reload them from history.
+    selectTicker(state.ticker);
+    return;
+  }
+  if (message.type !== 'tick' || state.position === undefined) return; // history still loading
+  appendPoint(toSeconds(message.time), message.value);
+  state.position = message.time;
 }
 
 function connect() {
@@ -131,8 +141,9 @@ function connect() {
   socket.addEventListener('open', () => {
     state.reconnectAttempt = 0;
     setConnection('live');
-    // After a reconnect, reload so values missed while away are filled from history.
-    if (state.ticker) selectTicker(state.ticker);
+    // After a reconnect: everything after the last value shown, then live values.
+    if (state.ticker && state.position) send({ op: 'resume', positions: { [state.ticker]: state.position } });
+    else if (state.ticker && state.position === null) subscribe(state.ticker, null);
   });
   socket.addEventListener('message', onSocketMessage);
   socket.addEventListener('close', () => {
@@ -155,14 +166,13 @@ async function fetchJson(url) {
 
 async function selectTicker(name) {
   const selection = ++state.selection;
-  if (state.ticker && state.ticker !== name) send({ op: 'unsubscribe', ticker: state.ticker });
+  if (state.ticker && state.ticker !== name) send({ op: 'unsubscribe', tickers: [state.ticker] });
   state.ticker = name;
   state.times = [];
   state.values = [];
-  state.pending = [];
+  state.position = undefined; // loading: live values wait for the history's position
   scheduleDraw();
   history.replaceState(null, '', `#${name}`);
-  send({ op: 'subscribe', ticker: name });
 
   const from = new Date(Date.now() - windowSeconds() * 1000).toISOString();
   try {
@@ -170,14 +180,14 @@ async function selectTicker(name) {
     if (selection !== state.selection) return; // the user switched meanwhile
     state.times = answer.points.map((point) => toSeconds(point.time));
     state.values = answer.points.map((point) => point.value);
+    state.position = answer.position; // null: nothing stored in the window yet
     showMessage('');
   } catch (error) {
     if (selection !== state.selection) return;
+    state.position = null;
     showMessage(`Could not load history: ${error.message}`);
   }
-  const buffered = state.pending;
-  state.pending = null;
-  for (const [time, value] of buffered) appendPoint(time, value);
+  subscribe(name, state.position);
   scheduleDraw();
 }
 

@@ -12,7 +12,7 @@ static const struct config_option OPTIONS[] = {
     {"bridge.session_timeout_ms", "session-timeout-ms", CONFIG_INT,
      offsetof(struct bridge_settings, session_timeout_ms), "45000", 6000, 300000, NULL,
      "how long the group waits for a silent bridge before giving its partitions to the others"},
-    {"bridge.batch_max_rows", "batch-max-rows", CONFIG_INT, offsetof(struct bridge_settings, batch_max_rows), "1000",
+    {"bridge.batch_max_rows", "batch-max-rows", CONFIG_INT, offsetof(struct bridge_settings, batch_max_rows), "20000",
      1, 100000, NULL, "write a batch once it holds this many messages"},
     {"bridge.batch_max_wait_ms", "batch-max-wait-ms", CONFIG_INT,
      offsetof(struct bridge_settings, batch_max_wait_ms), "100", 1, 60000, NULL,

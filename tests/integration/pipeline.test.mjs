@@ -49,7 +49,7 @@ test('a WebSocket client gets only the ticker it watches, and what it gets is st
   const other = await openClient(stack.port);
   watcher.send({ op: 'subscribe', ticker: 'ticker_03' });
   other.send({ op: 'subscribe', ticker: 'ticker_04' });
-  await watcher.next((m) => m.type === 'subscribed' && m.ticker === 'ticker_03', 'subscribed reply');
+  await watcher.next((m) => m.type === 'subscribed' && m.tickers.includes('ticker_03'), 'subscribed reply');
   await waitFor('five live ticks of ticker_03', () => watcher.ticks().length >= 5);
   await waitFor('five live ticks of ticker_04', () => other.ticks().length >= 5);
 
@@ -78,21 +78,24 @@ test('a WebSocket client gets only the ticker it watches, and what it gets is st
 test('bad WebSocket messages get an error each and the connection keeps working', async () => {
   const client = await openClient(stack.port);
   const bad = [
-    ['not json', /invalid JSON/],
-    [JSON.stringify({ op: 'dance', ticker: 'ticker_01' }), /unknown op 'dance'/],
-    [JSON.stringify({ op: 'subscribe' }), /field 'ticker' must be a string/],
-    [JSON.stringify({ op: 'subscribe', ticker: 'way_too_long_name' }), /invalid ticker: name is 17 bytes long/],
-    [JSON.stringify({ op: 'subscribe', ticker: 'x', extra: 1 }), /unknown field 'extra'/],
-    [Buffer.from([0, 1, 2]), /binary frames are not supported/],
-    ['{"op":"subscribe","ticker":"' + 'x'.repeat(2000) + '"}', /message longer than 1024 bytes/],
+    ['not json', 'invalid_json', /invalid JSON/],
+    [JSON.stringify({ op: 'dance', ticker: 'ticker_01' }), 'unknown_op', /unknown op 'dance'/],
+    [JSON.stringify({ op: 'subscribe' }), 'invalid_message', /give either 'tickers'/],
+    [JSON.stringify({ op: 'subscribe', ticker: 'way_too_long_name' }), 'invalid_ticker', /invalid ticker: name is 17 bytes long/],
+    [JSON.stringify({ op: 'subscribe', ticker: 'x', extra: 1 }), 'invalid_message', /unknown field 'extra'/],
+    [Buffer.from([0, 1, 2]), 'binary_frame', /binary frames are not supported/],
+    ['{"op":"subscribe","ticker":"' + 'x'.repeat(20000) + '"}', 'message_too_long', /longer than the limit of 16384/],
   ];
   for (const [payload] of bad) client.send(payload);
   await waitFor('one error per bad message', () => client.messages.filter((m) => m.type === 'error').length === bad.length);
   const errors = client.messages.filter((m) => m.type === 'error');
-  bad.forEach(([, pattern], i) => assert.match(errors[i].error, pattern));
+  bad.forEach(([, code, pattern], i) => {
+    assert.equal(errors[i].code, code);
+    assert.match(errors[i].error, pattern);
+  });
   client.send({ op: 'subscribe', ticker: 'ticker_01' });
   await waitFor('live ticks after the errors', () => client.ticks().some((m) => m.name === 'ticker_01'));
-  assert.match(stack.daemons.api.log(), /rejected WebSocket message \(7 so far\)/);
+  assert.match(stack.daemons.api.log(), /WebSocket request rejected \(7 so far\)/);
   client.close();
 
   // Text that is not UTF-8 breaks the WebSocket protocol itself: closed with 1007.
