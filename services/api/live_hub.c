@@ -16,6 +16,7 @@
 
 #define CLOSE_TOO_SLOW 4008   /* ours: the client did not read its frames in time */
 #define CLOSE_TRY_AGAIN 1013  /* RFC 6455 registry: try again later (server full) */
+#define WRITES_PER_CALLBACK 64 /* then other connections get their turn */
 
 /* One client watching one ticker. Owned by the client; also listed by the ticker. */
 struct subscription {
@@ -39,6 +40,7 @@ struct ws_client {
     size_t message_length;
     bool message_too_long;
     int64_t lagging_since_us;          /* its queue first overflowed then; 0 when keeping up */
+    bool lag_reported;                 /* logged once per client */
     int close_code;                    /* != 0: close at the next writeable callback */
     const char *close_reason;
 };
@@ -87,7 +89,9 @@ static void push(struct live_hub *hub, struct ws_client *client, struct frame *f
     int64_t now = timestamp_now_us();
     if (client->lagging_since_us == 0) {
         client->lagging_since_us = now;
-        log_info("WebSocket client is not keeping up: coalescing its ticks (newest value per ticker)");
+        if (!client->lag_reported)
+            log_info("a WebSocket client is not keeping up: coalescing its ticks (newest value per ticker)");
+        client->lag_reported = true;
     }
     if (result == SEND_FULL || now - client->lagging_since_us > hub->settings->slow_client_timeout_ms * 1000) {
         metric_add(hub->closed_slow, 1);
@@ -498,16 +502,20 @@ int live_hub_writeable(struct live_hub *hub, struct ws_client *client)
                          (unsigned char *)client->close_reason, strlen(client->close_reason));
         return -1;
     }
-    struct frame *frame = send_queue_pop(&client->queue);
-    if (frame == NULL) {
-        client->lagging_since_us = 0;
-        return 0;
+    /* Several frames per callback while the socket takes them: delivery queues ticks in
+     * batches, and one frame per callback would make a client that keeps up look slow. */
+    for (int written_frames = 0; written_frames < WRITES_PER_CALLBACK; written_frames++) {
+        struct frame *frame = send_queue_pop(&client->queue);
+        if (frame == NULL)
+            break;
+        int written = lws_write(client->wsi, frame_payload(frame), frame->length, LWS_WRITE_TEXT);
+        frame_release(frame);
+        metric_add(hub->frames_sent, 1);
+        if (written < 0)
+            return -1; /* the connection is broken */
+        if (lws_send_pipe_choked(client->wsi))
+            break;
     }
-    int written = lws_write(client->wsi, frame_payload(frame), frame->length, LWS_WRITE_TEXT);
-    frame_release(frame);
-    metric_add(hub->frames_sent, 1);
-    if (written < 0)
-        return -1; /* the connection is broken */
     if (client->queue.count > 0)
         lws_callback_on_writable(client->wsi);
     else

@@ -248,14 +248,14 @@ export function runDaemon(daemon, args, { env = {}, cwd } = {}) {
 }
 
 // Starts producer, bridge and API server on a fresh database and topic.
-export async function startStack(prefix, { tickers = 10, intervalMs = 200, producer = true } = {}) {
+export async function startStack(prefix, { tickers = 10, intervalMs = 200, producer = true, apiArgs = [] } = {}) {
   const db = createDatabase(prefix);
   const topic = createTopic(prefix);
   const port = await freePort();
   const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
   const daemons = {
     bridge: startDaemon('bridge', ['--group-id', uniqueName('group')], { env, label: `${prefix}-bridge` }),
-    api: startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist')],
+    api: startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist'), ...apiArgs],
       { env, label: `${prefix}-api` }),
   };
   await waitFor('the API server to listen', async () => (await fetch(`http://127.0.0.1:${port}/api/tickers`)).ok);

@@ -1,0 +1,230 @@
+// The WebSocket protocol of docs/api.md on real services: many and all subscriptions,
+// errors, heartbeats, gapless resume (from memory and from PostgreSQL), history -> live
+// by position, a client that reads nothing, and the connection limit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { requireServices, startStack, openClient, waitFor, freePort, produceLines } from '../lib/harness.mjs';
+
+requireServices();
+
+const MAX_CLIENTS = 12;
+let stack;
+let adminPort;
+
+before(async () => {
+  adminPort = await freePort();
+  stack = await startStack('wsproto', {
+    tickers: 10,
+    intervalMs: 100,
+    apiArgs: ['--admin-port', String(adminPort), '--heartbeat-interval-ms', '500', '--max-subscriptions', '3',
+      '--replay-ticks', '20', '--client-queue-max', '64', '--slow-client-timeout-ms', '1500',
+      '--max-clients', String(MAX_CLIENTS)],
+  });
+  await waitFor('rows of all 10 tickers', () => stack.db.count('SELECT count(DISTINCT name) FROM records') === 10,
+    { timeoutMs: 30000 });
+});
+
+after(async () => {
+  if (!stack) return;
+  const codes = await stack.stop();
+  assert.deepEqual(codes, { bridge: 0, api: 0, producer: 0 });
+});
+
+async function metric(name) {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
+// The stored values of `name` after `after` (exclusive) up to `until` (inclusive), as "time value".
+function storedBetween(name, after, until) {
+  return stack.db.query(
+    `SELECT to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), value FROM records
+     WHERE name = '${name}' AND time > '${after}' AND time <= '${until}' ORDER BY time`).map(([t, v]) => `${t} ${v}`);
+}
+
+// Ticks of one ticker must chain: each one's prev is the time of the one before.
+function assertChained(ticks, what) {
+  for (let i = 1; i < ticks.length; i++) {
+    assert.equal(ticks[i].prev, ticks[i - 1].time, `${what}: tick ${i} follows tick ${i - 1}`);
+    assert.equal(Math.abs(ticks[i].value - ticks[i - 1].value), 1, `${what}: one step`);
+  }
+}
+
+test('a client gets exactly the tickers it lists, or all of them with "*"', async () => {
+  const some = await openClient(stack.port);
+  const all = await openClient(stack.port);
+  some.send({ op: 'subscribe', tickers: ['ticker_01', 'ticker_02'] });
+  all.send({ op: 'subscribe', tickers: '*' });
+  const reply = await some.next((m) => m.type === 'subscribed');
+  assert.deepEqual(reply.tickers, ['ticker_01', 'ticker_02']);
+  assert.equal((await all.next((m) => m.type === 'subscribed')).tickers, '*');
+  await waitFor('ticks of both tickers', () => new Set(some.ticks().map((m) => m.name)).size === 2);
+  await waitFor('ticks of all ten tickers', () => new Set(all.ticks().map((m) => m.name)).size === 10);
+  assert.ok(some.ticks().every((m) => m.name === 'ticker_01' || m.name === 'ticker_02'));
+  for (const name of ['ticker_01', 'ticker_02']) {
+    const ticks = some.ticks().filter((m) => m.name === name);
+    assertChained(ticks, name);
+    assert.ok(ticks.every((m) => Number.isInteger(m.partition) && Number.isInteger(m.offset)), 'Kafka positions');
+  }
+
+  some.send({ op: 'unsubscribe', tickers: ['ticker_01'] });
+  await some.next((m) => m.type === 'unsubscribed');
+  const cut = some.messages.length;
+  await sleep(500);
+  assert.ok(some.messages.slice(cut).every((m) => m.type !== 'tick' || m.name === 'ticker_02'));
+  some.close();
+  all.close();
+});
+
+test('every bad request gets its documented error code, and the connection keeps working', async () => {
+  const client = await openClient(stack.port);
+  client.send({ op: 'subscribe', tickers: ['ticker_01', 'nosuch_99'] });
+  const unknown = await client.next((m) => m.type === 'error');
+  assert.equal(unknown.code, 'unknown_ticker');
+  assert.equal(unknown.ticker, 'nosuch_99');
+  assert.deepEqual((await client.next((m) => m.type === 'subscribed')).tickers, ['ticker_01']);
+
+  client.send({ op: 'subscribe', tickers: ['ticker_02', 'ticker_03', 'ticker_04', 'ticker_05'] }); // limit 3
+  await waitFor('two refusals', () => client.messages.filter((m) => m.code === 'too_many_subscriptions').length === 2);
+  const accepted = client.messages.filter((m) => m.type === 'subscribed').at(-1);
+  assert.deepEqual(accepted.tickers, ['ticker_02', 'ticker_03']);
+
+  const bad = [
+    ['{"op":"subscribe","ticker":"ticker_01","since":"not a time"}', 'invalid_since'],
+    ['{"op":"resume","positions":{"ticker_01":42}}', 'invalid_since'],
+    ['{"op":"resume","positions":{}}', 'invalid_message'],
+    ['{"op":"jump"}', 'unknown_op'],
+    ['{"op":"subscribe"', 'invalid_json'],
+    ['{"op":"subscribe","tickers":[1]}', 'invalid_ticker'],
+  ];
+  const before = client.messages.filter((m) => m.type === 'error').length;
+  for (const [text] of bad) client.send(text);
+  await waitFor('an error per bad request',
+    () => client.messages.filter((m) => m.type === 'error').length === before + bad.length);
+  const errors = client.messages.filter((m) => m.type === 'error').slice(before);
+  assert.deepEqual(errors.map((m) => m.code), bad.map(([, code]) => code));
+  for (const error of errors) assert.equal(typeof error.error, 'string');
+
+  client.send({ op: 'ping' });
+  assert.match((await client.next((m) => m.type === 'pong')).time, /Z$/);
+  await client.next((m) => m.type === 'heartbeat', 'a heartbeat', 3000);
+  const ticksBefore = client.ticks().length;
+  await waitFor('still live', () => client.ticks().length > ticksBefore + 5);
+  client.close();
+});
+
+// Disconnects mid-stream, waits `awayMs`, resumes from the last tick: the union must be
+// exactly what records holds, with no gap and no duplicate.
+async function resumeAfter(awayMs, name) {
+  const first = await openClient(stack.port);
+  first.send({ op: 'subscribe', tickers: [name] });
+  await waitFor('ten live ticks', () => first.ticks().length >= 10);
+  first.close();
+  await sleep(200);
+  const seen = first.ticks();
+  await sleep(awayMs);
+
+  const second = await openClient(stack.port);
+  second.send({ op: 'resume', positions: { [name]: seen.at(-1).time } });
+  assert.deepEqual((await second.next((m) => m.type === 'resumed')).tickers, [name]);
+  const awayTicks = Math.floor(awayMs / 100);
+  await waitFor('the missed ticks and new ones', () => second.ticks().length >= awayTicks + 5, { timeoutMs: 15000 });
+  second.close();
+  assert.ok(second.messages.every((m) => m.type !== 'gap'), 'no gap reported');
+  const union = [...seen, ...second.ticks()];
+  assertChained(union, `${name} across the reconnect`);
+  assert.equal(new Set(union.map((m) => m.time)).size, union.length, 'no duplicate');
+  await waitFor('records to catch up', () => storedBetween(name, seen[0].time, union.at(-1).time).length === union.length - 1,
+    { timeoutMs: 10000 });
+  assert.deepEqual(union.slice(1).map((m) => `${m.time} ${m.value}`), storedBetween(name, seen[0].time, union.at(-1).time));
+}
+
+test('resume after a short disconnect: the missed ticks come from memory, then live, no gap', async () => {
+  const before = await metric('tickerflow_api_ws_resumes_memory_total');
+  await resumeAfter(1000, 'ticker_06');
+  assert.equal(await metric('tickerflow_api_ws_resumes_memory_total'), before + 1);
+});
+
+test('resume after a longer disconnect: beyond the memory window, from PostgreSQL, no gap', async () => {
+  const before = await metric('tickerflow_api_ws_resumes_database_total');
+  await resumeAfter(4000, 'ticker_07'); // 40 ticks missed; the window keeps 20
+  assert.equal(await metric('tickerflow_api_ws_resumes_database_total'), before + 1);
+});
+
+test('history says where it ends; subscribing from there continues exactly', async () => {
+  const answer = await (await fetch(`${stack.baseUrl}/api/tickers/ticker_08/history?limit=50`)).json();
+  assert.equal(answer.position, answer.points.at(-1).time);
+  const client = await openClient(stack.port);
+  client.send({ op: 'subscribe', tickers: ['ticker_08'], since: answer.position });
+  await waitFor('live ticks after the history', () => client.ticks().length >= 10);
+  client.close();
+  const ticks = client.ticks();
+  assert.equal(ticks[0].prev, answer.position, 'the first tick follows the last history point');
+  assertChained(ticks, 'ticker_08 after history');
+  const downsampled = await (await fetch(`${stack.baseUrl}/api/tickers/ticker_08/history?max_points=10`)).json();
+  assert.match(downsampled.position, /Z$/, 'a downsampled answer has a position too');
+});
+
+test('a client that reads nothing is coalesced then closed; the server stays small and others keep up', async () => {
+  const apiPid = stack.daemons.api.child.pid;
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${apiPid}/status`, 'utf8'))[1]);
+  const rssBefore = rss();
+  const watcher = await openClient(stack.port);
+  watcher.send({ op: 'subscribe', tickers: ['ticker_01'] });
+  await watcher.next((m) => m.type === 'subscribed');
+
+  // The slow client: subscribes to everything, then stops reading its socket.
+  const slow = new WebSocket(`ws://127.0.0.1:${stack.port}/ws`);
+  await new Promise((resolve, reject) => { slow.once('open', resolve); slow.once('error', reject); });
+  slow.send(JSON.stringify({ op: 'subscribe', tickers: '*' }));
+  await sleep(200);
+  slow._socket.pause();
+
+  // A burst on ten tickers of their own, ~50 MB of frames: far more than the socket
+  // buffers (some MB on loopback) and a 64-frame queue hold.
+  const start = Date.now() * 1000;
+  const lines = [];
+  for (let i = 0; i < 300000; i++) {
+    const name = `burst_${i % 10}`;
+    const time = new Date((start + i) / 1000).toISOString().replace(/\.(\d{3})Z$/, (_, ms) => `.${ms}${String((start + i) % 1000).padStart(3, '0')}Z`);
+    lines.push(`${name}\t{"name":"${name}","value":${Math.floor(i / 10) % 2},"time":"${time}"}`);
+  }
+  try {
+    await produceLines(stack.topic, lines);
+    await waitFor('the slow client to be closed', async () => (await metric('tickerflow_api_ws_closed_slow_total')) >= 1,
+      { timeoutMs: 20000, intervalMs: 250 });
+    assert.ok(await metric('tickerflow_api_ws_ticks_coalesced_total') > 0, 'ticks were coalesced first');
+    assert.match(stack.daemons.api.log(), /closing a WebSocket client that stayed 1500 ms behind \(code 4008/);
+    const rssGrowthKb = rss() - rssBefore;
+    assert.ok(rssGrowthKb < 64 * 1024, `API server RSS grew by ${rssGrowthKb} kB`);
+
+    // Meanwhile the watcher missed nothing of ticker_01.
+    const ticks = watcher.ticks();
+    assert.ok(ticks.length >= 10, `${ticks.length} ticks`);
+    assertChained(ticks, 'the watcher, while another client stalled');
+    assert.ok(watcher.messages.every((m) => m.type !== 'gap'));
+  } finally {
+    watcher.close();
+    slow._socket.destroy();
+  }
+});
+
+test(`at most ${MAX_CLIENTS} clients: the next one is closed with 1013 (try again later)`, async () => {
+  await waitFor('earlier clients to be gone', async () => (await metric('tickerflow_api_ws_clients')) === 0);
+  const clients = [];
+  for (let i = 0; i < MAX_CLIENTS; i++) clients.push(await openClient(stack.port));
+  const extra = new WebSocket(`ws://127.0.0.1:${stack.port}/ws`);
+  const [code, reason] = await new Promise((resolve) => extra.on('close', (c, r) => resolve([c, r.toString()])));
+  assert.equal(code, 1013);
+  assert.match(reason, /server full/);
+  for (const client of clients) client.close();
+  await waitFor('the clients to be gone', async () => (await metric('tickerflow_api_ws_clients')) === 0);
+  const again = await openClient(stack.port);
+  again.send({ op: 'ping' });
+  await again.next((m) => m.type === 'pong');
+  again.close();
+});
