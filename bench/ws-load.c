@@ -1,0 +1,252 @@
+/*
+ * ws-load: many real WebSocket clients (libwebsockets) against tickerflow-api.
+ *
+ * Opens N connections, each subscribed to one ticker (connection i watches ticker
+ * i mod T), waits until all are subscribed plus a warm-up, then for the measurement
+ * window records every tick: latency from the tick's own time (set by the producer) to
+ * its receipt here, and whether it follows the connection's previous tick ("prev"),
+ * i.e. no value was lost. Prints one line of figures per item; bench/ws-fanout runs it.
+ *
+ *   ws-load --port 5000 [--host 127.0.0.1] [--connections 10000] [--tickers 100]
+ *           [--warmup-s 5] [--measure-s 30] [--connect-per-tick 200]
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timestamp.h"
+
+#define LATENCY_SLOTS 600000 /* 0.1 ms resolution up to 60 s */
+
+struct connection {
+    struct lws *wsi;
+    int ticker;
+    bool subscribed_sent, subscribed;
+    char last_time[32]; /* the previous tick's time, to check the next one's prev */
+};
+
+struct options {
+    const char *host;
+    int port, connections, tickers, warmup_s, measure_s, connect_per_tick;
+};
+
+static struct {
+    struct options options;
+    struct lws_context *context;
+    struct connection *connections;
+    int next_to_connect, established, subscribed, failed, closed;
+    int64_t measure_from_us, measure_until_us;
+    uint64_t received, measured, broken_chains, gaps, errors;
+    uint64_t *latency; /* histogram, LATENCY_SLOTS */
+    int64_t latency_max_us;
+    lws_sorted_usec_list_t timer;
+    bool done;
+} bench;
+
+static void record_tick(struct connection *connection, const char *text, size_t length)
+{
+    /* {"type":"tick","name":"ticker_07","value":3,"time":"...","prev":"..."|null,...} */
+    const char *time = memmem(text, length, "\"time\":\"", 8);
+    const char *prev = memmem(text, length, "\"prev\":", 7);
+    if (time == NULL || prev == NULL)
+        return;
+    time += 8;
+    size_t time_length = strcspn(time, "\"");
+    int64_t time_us;
+    struct error err;
+    if (time_length >= sizeof connection->last_time || timestamp_parse(time, time_length, &time_us, &err) < 0)
+        return;
+    int64_t now = timestamp_now_us();
+    bench.received++;
+    if (now >= bench.measure_from_us && now < bench.measure_until_us) {
+        bench.measured++;
+        int64_t latency = now - time_us;
+        if (latency < 0)
+            latency = 0;
+        if (latency > bench.latency_max_us)
+            bench.latency_max_us = latency;
+        int64_t slot = latency / 100;
+        bench.latency[slot < LATENCY_SLOTS ? slot : LATENCY_SLOTS - 1]++;
+        /* Each connection watches one ticker: every tick must follow the one before. */
+        prev += 7;
+        if (connection->last_time[0] != '\0' &&
+            (prev[0] != '"' || strncmp(prev + 1, connection->last_time, strlen(connection->last_time)) != 0))
+            bench.broken_chains++;
+    }
+    memcpy(connection->last_time, time, time_length);
+    connection->last_time[time_length] = '\0';
+}
+
+static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t length)
+{
+    struct connection *connection = lws_get_opaque_user_data(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        bench.established++;
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (connection != NULL && !connection->subscribed_sent) {
+            unsigned char buffer[LWS_PRE + 96];
+            int n = snprintf((char *)buffer + LWS_PRE, 96, "{\"op\":\"subscribe\",\"tickers\":[\"ticker_%02d\"]}",
+                             connection->ticker);
+            if (lws_write(wsi, buffer + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
+                return -1;
+            connection->subscribed_sent = true;
+        }
+        return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (connection == NULL)
+            return 0;
+        if (length > 14 && memcmp(in, "{\"type\":\"tick\"", 14) == 0)
+            record_tick(connection, in, length);
+        else if (memmem(in, length, "\"type\":\"subscribed\"", 19) != NULL && !connection->subscribed) {
+            connection->subscribed = true;
+            bench.subscribed++;
+        } else if (memmem(in, length, "\"type\":\"gap\"", 12) != NULL)
+            bench.gaps++;
+        else if (memmem(in, length, "\"type\":\"error\"", 14) != NULL)
+            bench.errors++;
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        bench.failed++;
+        if (bench.failed <= 3)
+            fprintf(stderr, "ws-load: connection failed: %s\n", in ? (const char *)in : "?");
+        return 0;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        bench.closed++;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols PROTOCOLS[] = {
+    {.name = "ws-load", .callback = on_event, .rx_buffer_size = 4096},
+    {0},
+};
+
+static void connect_one(int index)
+{
+    struct connection *connection = &bench.connections[index];
+    connection->ticker = index % bench.options.tickers;
+    struct lws_client_connect_info info = {
+        .context = bench.context,
+        .address = bench.options.host,
+        .port = bench.options.port,
+        .path = "/ws",
+        .host = bench.options.host,
+        .origin = bench.options.host,
+        .protocol = NULL,
+        .local_protocol_name = "ws-load",
+        .opaque_user_data = connection,
+        .pwsi = &connection->wsi,
+    };
+    if (lws_client_connect_via_info(&info) == NULL)
+        bench.failed++;
+}
+
+/* Connects in steps (a burst of 10,000 SYNs would overflow the listen backlog), then
+ * runs the warm-up and the measurement. */
+static void on_timer(lws_sorted_usec_list_t *timer)
+{
+    int64_t now = timestamp_now_us();
+    for (int i = 0; i < bench.options.connect_per_tick && bench.next_to_connect < bench.options.connections; i++)
+        connect_one(bench.next_to_connect++);
+    bool all_tried = bench.next_to_connect == bench.options.connections;
+    if (bench.measure_from_us == 0 && all_tried && bench.subscribed + bench.failed >= bench.options.connections) {
+        bench.measure_from_us = now + (int64_t)bench.options.warmup_s * 1000000;
+        bench.measure_until_us = bench.measure_from_us + (int64_t)bench.options.measure_s * 1000000;
+        fprintf(stderr, "ws-load: %d connections subscribed (%d failed); measuring for %d s after %d s of warm-up\n",
+                bench.subscribed, bench.failed, bench.options.measure_s, bench.options.warmup_s);
+        printf("subscribed_connections %d\nfailed_connections %d\nmeasure_from_ms %" PRId64 "\nmeasure_until_ms %" PRId64 "\n",
+               bench.subscribed, bench.failed, bench.measure_from_us / 1000, bench.measure_until_us / 1000);
+        fflush(stdout);
+    }
+    if (bench.measure_until_us != 0 && now >= bench.measure_until_us) {
+        bench.done = true;
+        return;
+    }
+    lws_sul_schedule(bench.context, 0, timer, on_timer, 100 * LWS_US_PER_MS);
+}
+
+static double percentile_ms(double fraction)
+{
+    uint64_t wanted = (uint64_t)((double)bench.measured * fraction), seen = 0;
+    for (int slot = 0; slot < LATENCY_SLOTS; slot++) {
+        seen += bench.latency[slot];
+        if (seen > wanted)
+            return (slot + 1) / 10.0;
+    }
+    return LATENCY_SLOTS / 10.0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+    bench.options = (struct options){.host = "127.0.0.1", .connections = 10000, .tickers = 100, .warmup_s = 5,
+                                     .measure_s = 30, .connect_per_tick = 200};
+    static const struct option LONG[] = {
+        {"host", required_argument, NULL, 'h'},        {"port", required_argument, NULL, 'p'},
+        {"connections", required_argument, NULL, 'c'}, {"tickers", required_argument, NULL, 't'},
+        {"warmup-s", required_argument, NULL, 'w'},    {"measure-s", required_argument, NULL, 'm'},
+        {"connect-per-tick", required_argument, NULL, 'r'}, {0},
+    };
+    int option;
+    while ((option = getopt_long(argc, argv, "", LONG, NULL)) != -1) {
+        switch (option) {
+        case 'h': bench.options.host = optarg; break;
+        case 'p': bench.options.port = atoi(optarg); break;
+        case 'c': bench.options.connections = atoi(optarg); break;
+        case 't': bench.options.tickers = atoi(optarg); break;
+        case 'w': bench.options.warmup_s = atoi(optarg); break;
+        case 'm': bench.options.measure_s = atoi(optarg); break;
+        case 'r': bench.options.connect_per_tick = atoi(optarg); break;
+        default: return -1;
+        }
+    }
+    if (bench.options.port <= 0 || bench.options.connections <= 0 || bench.options.tickers <= 0 ||
+        bench.options.tickers > 100 || bench.options.measure_s <= 0 || bench.options.connect_per_tick <= 0) {
+        fprintf(stderr, "usage: ws-load --port N [--host H] [--connections N] [--tickers 1..100] [--warmup-s N] "
+                        "[--measure-s N] [--connect-per-tick N]\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (parse_options(argc, argv) < 0)
+        return 2;
+    bench.connections = calloc((size_t)bench.options.connections, sizeof *bench.connections);
+    bench.latency = calloc(LATENCY_SLOTS, sizeof *bench.latency);
+    if (bench.connections == NULL || bench.latency == NULL)
+        return 1;
+    lws_set_log_level(LLL_ERR, NULL);
+    struct lws_context_creation_info info = {0};
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = PROTOCOLS;
+    info.fd_limit_per_thread = (unsigned)bench.options.connections + 64;
+    bench.context = lws_create_context(&info);
+    if (bench.context == NULL) {
+        fprintf(stderr, "ws-load: cannot create the lws context (open file limit?)\n");
+        return 1;
+    }
+    lws_sul_schedule(bench.context, 0, &bench.timer, on_timer, 1);
+    while (!bench.done && lws_service(bench.context, 0) >= 0)
+        ;
+    double seconds = (double)bench.options.measure_s;
+    printf("messages_received_total %" PRIu64 "\n", bench.received);
+    printf("messages_per_second %.0f\n", (double)bench.measured / seconds);
+    printf("latency_p50_ms %.1f\nlatency_p99_ms %.1f\nlatency_p999_ms %.1f\nlatency_max_ms %.1f\n", percentile_ms(0.5),
+           percentile_ms(0.99), percentile_ms(0.999), (double)bench.latency_max_us / 1000.0);
+    printf("broken_chains %" PRIu64 "\ngap_messages %" PRIu64 "\nerror_messages %" PRIu64 "\nclosed_early %d\n",
+           bench.broken_chains, bench.gaps, bench.errors, bench.closed);
+    lws_context_destroy(bench.context);
+    free(bench.connections);
+    free(bench.latency);
+    return 0;
+}
