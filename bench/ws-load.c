@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "timestamp.h"
 
@@ -43,6 +44,7 @@ static struct {
     uint64_t received, measured, broken_chains, gaps, errors;
     uint64_t *latency; /* histogram, LATENCY_SLOTS */
     int64_t latency_max_us;
+    double cpu_at_start_s, cpu_at_end_s; /* this process's CPU time around the measurement */
     lws_sorted_usec_list_t timer;
     bool done;
 } bench;
@@ -118,7 +120,8 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
             fprintf(stderr, "ws-load: connection failed: %s\n", in ? (const char *)in : "?");
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
-        bench.closed++;
+        if (!bench.done) /* not the ones closed on the way out */
+            bench.closed++;
         return 0;
     default:
         return 0;
@@ -152,9 +155,18 @@ static void connect_one(int index)
 
 /* Connects in steps (a burst of 10,000 SYNs would overflow the listen backlog), then
  * runs the warm-up and the measurement. */
+static double cpu_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
 static void on_timer(lws_sorted_usec_list_t *timer)
 {
     int64_t now = timestamp_now_us();
+    if (bench.measure_from_us != 0 && bench.cpu_at_start_s == 0 && now >= bench.measure_from_us)
+        bench.cpu_at_start_s = cpu_seconds();
     for (int i = 0; i < bench.options.connect_per_tick && bench.next_to_connect < bench.options.connections; i++)
         connect_one(bench.next_to_connect++);
     bool all_tried = bench.next_to_connect == bench.options.connections;
@@ -168,6 +180,7 @@ static void on_timer(lws_sorted_usec_list_t *timer)
         fflush(stdout);
     }
     if (bench.measure_until_us != 0 && now >= bench.measure_until_us) {
+        bench.cpu_at_end_s = cpu_seconds();
         bench.done = true;
         return;
     }
@@ -243,6 +256,7 @@ int main(int argc, char **argv)
     printf("messages_per_second %.0f\n", (double)bench.measured / seconds);
     printf("latency_p50_ms %.1f\nlatency_p99_ms %.1f\nlatency_p999_ms %.1f\nlatency_max_ms %.1f\n", percentile_ms(0.5),
            percentile_ms(0.99), percentile_ms(0.999), (double)bench.latency_max_us / 1000.0);
+    printf("client_cpu_percent %.0f\n", (bench.cpu_at_end_s - bench.cpu_at_start_s) / seconds * 100);
     printf("broken_chains %" PRIu64 "\ngap_messages %" PRIu64 "\nerror_messages %" PRIu64 "\nclosed_early %d\n",
            bench.broken_chains, bench.gaps, bench.errors, bench.closed);
     lws_context_destroy(bench.context);
