@@ -104,3 +104,29 @@ test('docs/configuration.md is generated from the current option tables', async 
   const committed = readFileSync(join(root, 'docs', 'configuration.md'), 'utf8');
   assert.equal(committed, generated, 'run scripts/gen-config-docs > docs/configuration.md');
 });
+
+test('the repository config.yaml lists every option with its built-in default', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { root } = await import('../lib/harness.mjs');
+  // config.yaml, flattened: "section.key" -> value (quotes and comments dropped).
+  const file = new Map();
+  let section = null;
+  for (const line of readFileSync(join(root, 'config.yaml'), 'utf8').split('\n')) {
+    const match = /^(\s*)([a-z_]+):\s*("[^"]*"|[^#\s]*)/.exec(line);
+    if (!match || line.trimStart().startsWith('#')) continue;
+    const [, indent, key, raw] = match;
+    if (indent === '' && raw === '') { section = key; continue; }
+    file.set(indent === '' ? key : `${section}.${key}`, raw.replace(/^"(.*)"$/, '$1'));
+  }
+  const documented = new Map();
+  for (const daemon of ['producer', 'bridge', 'api']) {
+    const { stdout } = await runDaemon(daemon, ['--help']);
+    for (const match of stdout.matchAll(/default (.*?); env \S+; config\.yaml (\S+)/g)) documented.set(match[2], match[1]);
+  }
+  assert.ok(documented.size > 30, `${documented.size} options found in --help`);
+  for (const [key, value] of documented) {
+    assert.ok(file.has(key), `config.yaml lists ${key}`);
+    assert.equal(file.get(key), value, `config.yaml ${key} is the built-in default`);
+  }
+  for (const key of file.keys()) assert.ok(documented.has(key), `config.yaml's ${key} is an option`);
+});
