@@ -200,7 +200,8 @@ test('a client that reads nothing is coalesced then closed; the server stays sma
     assert.ok(await metric('tickerflow_api_ws_ticks_coalesced_total') > 0, 'ticks were coalesced first');
     assert.match(stack.daemons.api.log(), /closing a WebSocket client that stayed 1500 ms behind \(code 4008/);
     const rssGrowthKb = rss() - rssBefore;
-    assert.ok(rssGrowthKb < 64 * 1024, `API server RSS grew by ${rssGrowthKb} kB`);
+    // AddressSanitizer keeps freed memory in quarantine (256 MB): RSS says nothing there.
+    if (!process.env.ASAN_OPTIONS) assert.ok(rssGrowthKb < 64 * 1024, `API server RSS grew by ${rssGrowthKb} kB`);
 
     // Meanwhile the watcher missed nothing of ticker_01.
     const ticks = watcher.ticks();
