@@ -24,6 +24,7 @@ struct subscription {
     struct ticker_entry *ticker;
     int64_t last_queued_us;   /* newest tick time queued to the client: older ones never follow */
     struct query_job *resume; /* a resume query under way: live ticks wait in the window */
+    bool by_name;             /* counts against api.max_subscriptions ("*" ones do not) */
 };
 
 /* Per WebSocket connection; lws allocates it zeroed and frees it after the close. */
@@ -72,6 +73,15 @@ static void close_client_later(struct ws_client *client, int code, const char *r
     lws_set_timeout(client->wsi, PENDING_TIMEOUT_USER_OK, 5);
 }
 
+/* Writes one frame to the socket (releasing the caller's reference). Returns lws_write's result. */
+static int write_frame(struct live_hub *hub, struct ws_client *client, struct frame *frame)
+{
+    int written = lws_write(client->wsi, frame_payload(frame), frame->length, LWS_WRITE_TEXT);
+    frame_release(frame);
+    metric_add(hub->frames_sent, 1);
+    return written;
+}
+
 /* Queues `frame` (the caller's reference passes on) and handles a client that falls behind. */
 static void push(struct live_hub *hub, struct ws_client *client, struct frame *frame)
 {
@@ -84,10 +94,7 @@ static void push(struct live_hub *hub, struct ws_client *client, struct frame *f
      * A write the socket cannot take whole is kept by lws (partial), and then frames
      * queue until its writeable callback. */
     if (client->queue.count == 0 && !lws_partial_buffered(client->wsi)) {
-        int written = lws_write(client->wsi, frame_payload(frame), frame->length, LWS_WRITE_TEXT);
-        frame_release(frame);
-        metric_add(hub->frames_sent, 1);
-        if (written < 0)
+        if (write_frame(hub, client, frame) < 0)
             close_client_later(client, LWS_CLOSE_STATUS_GOINGAWAY, "write failed");
         return;
     }
@@ -300,42 +307,54 @@ static void remove_subscription(struct ws_client *client, size_t index)
     ticker_entry_unsubscribe(subscription->ticker, subscription);
     if (subscription->resume != NULL)
         subscription->resume->session = NULL;
+    if (subscription->by_name)
+        client->named_count--;
     free(subscription);
     client->subscriptions[index] = client->subscriptions[--client->subscription_count];
 }
 
-/* Subscribes to one ticker (a resume when since_us is given). Returns false after
- * queueing the error that explains why not. */
-static bool subscribe(struct live_hub *hub, struct ws_client *client, const char *name, int64_t since_us,
+/* Subscribes to `entry` unless already subscribed, then resumes from since_us when given.
+ * The caller has checked the limits. */
+static void subscribe(struct live_hub *hub, struct ws_client *client, struct ticker_entry *entry, int64_t since_us,
                       bool by_name)
 {
-    struct ticker_entry *entry = ticker_table_find(hub->tickers, name);
-    if (entry == NULL) {
-        char reason[64];
-        snprintf(reason, sizeof reason, "unknown ticker '%s'", name);
-        push_error(hub, client, "unknown_ticker", reason, name);
-        return false;
-    }
     struct subscription *subscription = find_subscription(client, entry);
     if (subscription == NULL) {
-        if (by_name && !client->all && client->named_count == (size_t)hub->settings->max_subscriptions) {
-            char reason[96];
-            snprintf(reason, sizeof reason, "too many subscriptions (limit %lld); '%s' not added",
-                     hub->settings->max_subscriptions, name);
-            push_error(hub, client, "too_many_subscriptions", reason, name);
-            return false;
-        }
         subscription = add_subscription(client, entry);
         if (subscription == NULL) {
-            push_error(hub, client, "unavailable", "out of memory", name);
-            return false;
+            push_error(hub, client, "unavailable", "out of memory", entry->name);
+            return;
         }
+        subscription->by_name = by_name;
         if (by_name)
             client->named_count++;
     }
     if (since_us != CLIENT_NO_SINCE)
         start_resume(hub, subscription, since_us);
-    return true;
+}
+
+/* The ticker `name` if this client may subscribe to it now; otherwise NULL after queueing
+ * the error that says why. `room` counts the subscriptions by name still allowed. */
+static struct ticker_entry *accept_ticker(struct live_hub *hub, struct ws_client *client, const char *name,
+                                          size_t *room)
+{
+    char reason[96];
+    struct ticker_entry *entry = ticker_table_find(hub->tickers, name);
+    if (entry == NULL) {
+        snprintf(reason, sizeof reason, "unknown ticker '%s'", name);
+        push_error(hub, client, "unknown_ticker", reason, name);
+        return NULL;
+    }
+    if (find_subscription(client, entry) != NULL || client->all)
+        return entry;
+    if (*room == 0) {
+        snprintf(reason, sizeof reason, "too many subscriptions (limit %lld); '%s' not added",
+                 hub->settings->max_subscriptions, name);
+        push_error(hub, client, "too_many_subscriptions", reason, name);
+        return NULL;
+    }
+    (*room)--;
+    return entry;
 }
 
 static void unsubscribe(struct ws_client *client, const char *name)
@@ -343,8 +362,6 @@ static void unsubscribe(struct ws_client *client, const char *name)
     for (size_t i = 0; i < client->subscription_count; i++) {
         if (strcmp(client->subscriptions[i]->ticker->name, name) == 0) {
             remove_subscription(client, i);
-            if (client->named_count > 0)
-                client->named_count--;
             return;
         }
     }
@@ -354,7 +371,6 @@ static void unsubscribe_all(struct ws_client *client)
 {
     while (client->subscription_count > 0)
         remove_subscription(client, client->subscription_count - 1);
-    client->named_count = 0;
     client->all = false;
 }
 
@@ -363,7 +379,7 @@ static void subscribe_all(struct live_hub *hub, struct ws_client *client, int64_
 {
     client->all = true;
     for (size_t id = 0; id < ticker_table_count(hub->tickers); id++)
-        subscribe(hub, client, ticker_table_at(hub->tickers, (int)id)->name, since_us, false);
+        subscribe(hub, client, ticker_table_at(hub->tickers, (int)id), since_us, false);
 }
 
 static void apply_message(struct live_hub *hub, struct ws_client *client, const struct client_message *message)
@@ -394,38 +410,21 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
         return;
     }
     /* Errors for the names refused go first, then the reply listing those taken, then
-     * their resumed ticks: so validate everything before subscribing anything. */
+     * their resumed ticks: so check every name before subscribing any. */
     json_t *names = json_array();
-    bool *accepted = calloc(message->count ? message->count : 1, sizeof *accepted);
+    struct ticker_entry **accepted = calloc(message->count ? message->count : 1, sizeof *accepted);
     size_t room = hub->settings->max_subscriptions > (long long)client->named_count
                       ? (size_t)hub->settings->max_subscriptions - client->named_count
                       : 0;
     for (size_t i = 0; accepted != NULL && i < message->count; i++) {
-        const char *name = message->tickers[i].name;
-        struct ticker_entry *entry = ticker_table_find(hub->tickers, name);
-        if (entry == NULL) {
-            char reason[64];
-            snprintf(reason, sizeof reason, "unknown ticker '%s'", name);
-            push_error(hub, client, "unknown_ticker", reason, name);
-            continue;
-        }
-        if (find_subscription(client, entry) == NULL && !client->all) {
-            if (room == 0) {
-                char reason[96];
-                snprintf(reason, sizeof reason, "too many subscriptions (limit %lld); '%s' not added",
-                         hub->settings->max_subscriptions, name);
-                push_error(hub, client, "too_many_subscriptions", reason, name);
-                continue;
-            }
-            room--;
-        }
-        accepted[i] = true;
-        json_array_append_new(names, json_string(name));
+        accepted[i] = accept_ticker(hub, client, message->tickers[i].name, &room);
+        if (accepted[i] != NULL)
+            json_array_append_new(names, json_string(message->tickers[i].name));
     }
     push_tickers_reply(hub, client, reply, names);
     for (size_t i = 0; accepted != NULL && i < message->count; i++) {
-        if (accepted[i])
-            subscribe(hub, client, message->tickers[i].name, message->tickers[i].since_us, true);
+        if (accepted[i] != NULL)
+            subscribe(hub, client, accepted[i], message->tickers[i].since_us, true);
     }
     free(accepted);
 }
@@ -520,10 +519,7 @@ int live_hub_writeable(struct live_hub *hub, struct ws_client *client)
         struct frame *frame = send_queue_pop(&client->queue);
         if (frame == NULL)
             break;
-        int written = lws_write(client->wsi, frame_payload(frame), frame->length, LWS_WRITE_TEXT);
-        frame_release(frame);
-        metric_add(hub->frames_sent, 1);
-        if (written < 0)
+        if (write_frame(hub, client, frame) < 0)
             return -1; /* the connection is broken */
         if (lws_send_pipe_choked(client->wsi))
             break;

@@ -93,6 +93,9 @@ def main():
     if "name" in raw or "version" in raw:
         fail("top-level name:/version: keys: docker-compose 1.29 rejects the first, Compose v2 warns on the second")
 
+    # The override builds Kafka from a folder scripts/test-compose stages under build/;
+    # docker-compose checks that it exists, so make sure it does (empty is enough here).
+    os.makedirs(os.path.join(ROOT, "build", "compose", "kafka"), exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".env") as empty_env:
         listed = compose(empty_env.name, "config", "--profiles")
         if listed.returncode != 0:
