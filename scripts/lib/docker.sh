@@ -28,14 +28,7 @@ docker_engine_start() {
 # docker_engine_stop: stops the engine docker_engine_start started, and nothing else.
 docker_engine_stop() {
   [ -n "$DOCKER_STARTED_ENGINE" ] || return 0
-  local pidfile=$DOCKER_STARTED_ENGINE/dockerd.pid pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+  stop_pidfile "$DOCKER_STARTED_ENGINE/dockerd.pid" 30
   DOCKER_STARTED_ENGINE=
   say "stopped the Docker engine"
 }

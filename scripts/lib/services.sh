@@ -128,16 +128,22 @@ PROPS
     { say "Kafka did not start: see $dir/kafka.log"; return 1; }
 }
 
-kafka_stop() {
-  local pidfile=$1/kafka.pid pid
+# stop_pidfile PIDFILE SECONDS: SIGTERM to the process the file names, SIGKILL if it is
+# still there after SECONDS, then removes the file. Nothing to do without the file.
+stop_pidfile() {
+  local pidfile=$1 seconds=$2 pid
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
   if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    for _ in $(seq $((seconds * 5))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
   return 0
+}
+
+kafka_stop() {
+  stop_pidfile "$1/kafka.pid" 20
 }
 
 # kafka_create_topic BROKERS TOPIC PARTITIONS: the official TopicCommand (kafka-topics.sh).
