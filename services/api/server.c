@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -313,6 +314,24 @@ static int resolve_frontend(struct api_server *server, struct error *err)
     return 0;
 }
 
+/* Each WebSocket client is a file descriptor: raise the soft open-file limit towards what
+ * api.max_clients needs (up to the hard limit), and say so when that is not enough. */
+static void ensure_file_limit(long long max_clients)
+{
+    struct rlimit limit;
+    rlim_t needed = (rlim_t)max_clients + 1024; /* HTTP, Kafka, PostgreSQL, files */
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed)
+        return;
+    rlim_t soft = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > needed ? needed : limit.rlim_max;
+    if (soft > limit.rlim_cur) {
+        limit.rlim_cur = soft;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (soft < needed)
+        log_warn("open file limit %llu is below what api.max_clients (%lld) needs (%llu): raise it (ulimit -n) or "
+                 "lower api.max_clients", (unsigned long long)soft, max_clients, (unsigned long long)needed);
+}
+
 static void describe_routes(struct api_server *server)
 {
     server->protocols[0] = (struct lws_protocols){
@@ -354,6 +373,7 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     server->http_rejected = metrics_counter("tickerflow_api_http_rejected_total", "HTTP requests answered with 400");
     if (resolve_frontend(server, err) < 0)
         goto fail;
+    ensure_file_limit(settings->max_clients);
     describe_routes(server);
 
     /* libwebsockets' own notices are for debugging the server: only at --log-level debug. */
