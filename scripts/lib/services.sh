@@ -8,6 +8,24 @@ PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 
 say() { printf '\033[1m[tickerflow]\033[0m %s\n' "$*" >&2; }
 
+# debian_missing PACKAGE...: prints the ones not installed, one per line.
+debian_missing() {
+  local package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || echo "$package"
+  done
+}
+
+# apt_install PACKAGE...: installs them from Debian (nothing to do without arguments).
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  say "installing Debian packages: $*"
+  local sudo=
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # free_port: prints a TCP port nobody listens on (the kernel picks it).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

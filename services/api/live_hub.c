@@ -174,21 +174,28 @@ static void push_timed(struct live_hub *hub, struct ws_client *client, const cha
 
 /* ---- resuming ----------------------------------------------------------------------- */
 
-/* Queues the window's ticks newer than what the subscription has, saying so with a gap
- * when the window does not follow on from there. */
-static void push_window(struct live_hub *hub, struct subscription *subscription)
+/* Queues the window's ticks newer than what the subscription has, with a gap message
+ * where they do not follow on from it. A tick whose predecessor is unknown (the first
+ * after a server start) counts as following, except, with `strict`, the first one: then
+ * the caller knows values may be missing before the window (a resume that could not
+ * reach the database). */
+static void push_window(struct live_hub *hub, struct subscription *subscription, bool strict)
 {
     struct ticker_entry *entry = subscription->ticker;
+    bool first = true;
     for (size_t i = 0; i < entry->window_count; i++) {
         struct frame *tick = ticker_window_at(hub->tickers, entry, i);
         if (tick->time_us <= subscription->last_queued_us)
             continue;
-        bool follows = tick->previous_us == INT64_MIN || subscription->last_queued_us == INT64_MIN ||
-                       tick->previous_us <= subscription->last_queued_us;
+        bool follows = tick->previous_us == INT64_MIN ? !(strict && first)
+                                                      : tick->previous_us <= subscription->last_queued_us;
         if (!follows)
             push_gap(hub, subscription, subscription->last_queued_us, tick->time_us, -1);
         push_tick(hub, subscription, tick);
+        first = false;
     }
+    if (strict && first && entry->last_time_us > subscription->last_queued_us)
+        push_gap(hub, subscription, subscription->last_queued_us, INT64_MIN, -1); /* newer values, none held */
 }
 
 /* Does the window hold every tick after `since_us`? */
@@ -214,7 +221,7 @@ static void start_resume(struct live_hub *hub, struct subscription *subscription
     subscription->last_queued_us = since_us;
     if (window_covers(hub->tickers, subscription->ticker, since_us)) {
         metric_add(hub->resumes_memory, 1);
-        push_window(hub, subscription);
+        push_window(hub, subscription, false);
         return;
     }
     struct query_job *job = query_job_new();
@@ -231,9 +238,9 @@ static void start_resume(struct live_hub *hub, struct subscription *subscription
         }
         query_job_free(job);
     }
-    /* No query possible now: say what is missing, then continue from the window. */
+    /* No query possible now: continue from the window, with a gap for what it lacks. */
     log_warn("resume of %s from the database refused (too many queries waiting)", subscription->ticker->name);
-    push_window(hub, subscription);
+    push_window(hub, subscription, true);
 }
 
 void live_hub_resume_answered(struct live_hub *hub, struct query_job *job)
@@ -245,14 +252,14 @@ void live_hub_resume_answered(struct live_hub *hub, struct query_job *job)
     }
     subscription->resume = NULL;
     const struct resume_rows *rows = &job->rows;
-    if (rows->failed || rows->truncated) {
-        int64_t before = rows->count > 0 ? rows->times_us[0]
-                         : subscription->ticker->window_count > 0
-                             ? ticker_window_at(hub->tickers, subscription->ticker, 0)->time_us
-                             : INT64_MIN;
-        push_gap(hub, subscription, subscription->last_queued_us, before, -1);
+    if (rows->failed) {
+        push_window(hub, subscription, true);
+        query_job_free(job);
+        return;
     }
-    int64_t previous = rows->anchored ? job->resume.since_us : INT64_MIN;
+    if (rows->truncated) /* more than history_max_limit values: the oldest are left out */
+        push_gap(hub, subscription, subscription->last_queued_us, rows->times_us[0], -1);
+    int64_t previous = rows->anchored && !rows->truncated ? job->resume.since_us : INT64_MIN;
     for (size_t i = 0; i < rows->count; i++) {
         struct ticker tick = {.value = rows->values[i], .time_us = rows->times_us[i]};
         memcpy(tick.name, subscription->ticker->name, sizeof tick.name);
@@ -264,7 +271,7 @@ void live_hub_resume_answered(struct live_hub *hub, struct query_job *job)
         }
         previous = rows->times_us[i];
     }
-    push_window(hub, subscription);
+    push_window(hub, subscription, false);
     query_job_free(job);
 }
 

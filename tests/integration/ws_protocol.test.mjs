@@ -20,7 +20,8 @@ before(async () => {
     tickers: 10,
     intervalMs: 100,
     apiArgs: ['--admin-port', String(adminPort), '--heartbeat-interval-ms', '500', '--max-subscriptions', '3',
-      '--replay-ticks', '20', '--client-queue-max', '64', '--slow-client-timeout-ms', '1500',
+      '--replay-ticks', '20', '--history-max-limit', '60', '--client-queue-max', '64',
+      '--slow-client-timeout-ms', '1500',
       '--max-clients', String(MAX_CLIENTS)],
   });
   await waitFor('rows of all 10 tickers', () => stack.db.count('SELECT count(DISTINCT name) FROM records') === 10,
@@ -153,6 +154,36 @@ test('resume after a longer disconnect: beyond the memory window, from PostgreSQ
   const before = await metric('tickerflow_api_ws_resumes_database_total');
   await resumeAfter(4000, 'ticker_07'); // 40 ticks missed; the window keeps 20
   assert.equal(await metric('tickerflow_api_ws_resumes_database_total'), before + 1);
+});
+
+test('resume from further back than the database answers at once: a gap says exactly what is left out', async () => {
+  const first = await openClient(stack.port);
+  first.send({ op: 'subscribe', tickers: ['ticker_09'] });
+  await waitFor('live ticks', () => first.ticks().length >= 3);
+  first.close();
+  const last = first.ticks().at(-1);
+  await sleep(8000); // ~80 values missed: more than --history-max-limit 60
+
+  const second = await openClient(stack.port);
+  second.send({ op: 'resume', positions: { ticker_09: last.time } });
+  await waitFor('the newest 60 stored values and live ones', () => second.ticks().length >= 65, { timeoutMs: 15000 });
+  second.close();
+  const gaps = second.messages.filter((m) => m.type === 'gap');
+  assert.equal(gaps.length, 1, 'one gap');
+  const [gap] = gaps;
+  const ticks = second.ticks();
+  assert.equal(gap.name, 'ticker_09');
+  assert.equal(gap.after, last.time, 'the gap starts where the client stopped');
+  assert.equal(gap.before, ticks[0].time, 'and ends at the first value sent');
+  assert.equal(gap.missed, null);
+  assert.ok(second.messages.indexOf(gap) < second.messages.indexOf(ticks[0]), 'the gap comes first');
+  assert.equal(ticks[0].prev, null, 'what preceded the first value is not claimed');
+  assertChained(ticks, 'ticker_09 after the gap');
+  const left = storedBetween('ticker_09', gap.after, gap.before).length - 1;
+  assert.ok(left >= 10, `the gap hides ${left} stored values`);
+  await waitFor('records to catch up', () => storedBetween('ticker_09', gap.before, ticks.at(-1).time).length === ticks.length - 1,
+    { timeoutMs: 10000 });
+  assert.deepEqual(ticks.slice(1).map((m) => `${m.time} ${m.value}`), storedBetween('ticker_09', gap.before, ticks.at(-1).time));
 });
 
 test('history says where it ends; subscribing from there continues exactly', async () => {
