@@ -35,3 +35,78 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     error           TEXT        NOT NULL,
     stored_at       TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- Downsampled history reads this rollup instead of raw rows: per ticker and 10-second
+-- bucket (aligned to the Unix epoch), the min, max, last value and count of `records`.
+-- A day of one ticker is 8,640 rows here against 86,400 or more in `records`. Kept by a
+-- statement trigger in the same transaction as the rows, so it never disagrees with
+-- `records`, whoever inserts (the bridge's COPY, psql, a restore). `records` is
+-- append-only; after deleting or editing rows by hand, run SELECT records_10s_rebuild().
+-- fillfactor 70: the current bucket of each ticker is updated at every batch; room on
+-- the page keeps those updates HOT (no new index entry).
+CREATE TABLE IF NOT EXISTS records_10s (
+    name       VARCHAR(10) NOT NULL,
+    bucket     TIMESTAMPTZ NOT NULL,  -- start of the bucket, a multiple of 10 s since the epoch
+    min_value  INTEGER     NOT NULL,
+    max_value  INTEGER     NOT NULL,
+    last_time  TIMESTAMPTZ NOT NULL,  -- the bucket's newest row (by time, then id) ...
+    last_id    BIGINT      NOT NULL,
+    last_value INTEGER     NOT NULL,  -- ... and its value
+    count      BIGINT      NOT NULL,
+    PRIMARY KEY (name, bucket)
+) WITH (fillfactor = 70);
+
+-- Merges the rows one INSERT or COPY statement added (the transition table `added`)
+-- into records_10s. One sort gives each bucket's newest row (DISTINCT ON) and its
+-- min/max/count (the window). In (name, bucket) order, so two writers that touch the
+-- same buckets lock them in the same order and cannot deadlock each other.
+CREATE OR REPLACE FUNCTION records_10s_merge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO records_10s AS r (name, bucket, min_value, max_value, last_time, last_id, last_value, count)
+    SELECT DISTINCT ON (name, bucket) name, bucket, min(value) OVER b, max(value) OVER b, time, id, value,
+           count(*) OVER b
+    FROM (SELECT name, date_bin('10 seconds', time, timestamptz 'epoch') AS bucket, time, id, value FROM added) a
+    WINDOW b AS (PARTITION BY name, bucket)
+    ORDER BY name, bucket, time DESC, id DESC
+    ON CONFLICT (name, bucket) DO UPDATE SET
+        min_value = least(r.min_value, excluded.min_value),
+        max_value = greatest(r.max_value, excluded.max_value),
+        count = r.count + excluded.count,
+        last_time = CASE WHEN (excluded.last_time, excluded.last_id) > (r.last_time, r.last_id)
+                         THEN excluded.last_time ELSE r.last_time END,
+        last_id = CASE WHEN (excluded.last_time, excluded.last_id) > (r.last_time, r.last_id)
+                       THEN excluded.last_id ELSE r.last_id END,
+        last_value = CASE WHEN (excluded.last_time, excluded.last_id) > (r.last_time, r.last_id)
+                          THEN excluded.last_value ELSE r.last_value END;
+    RETURN NULL;
+END $$;
+
+-- Recomputes records_10s from `records`; returns the number of buckets. For the upgrade
+-- below, after bulk loads with the trigger disabled, and after editing `records` by hand.
+CREATE OR REPLACE FUNCTION records_10s_rebuild() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    buckets bigint;
+BEGIN
+    LOCK TABLE records IN SHARE MODE;  -- no insert may slip between the two statements
+    TRUNCATE records_10s;
+    INSERT INTO records_10s (name, bucket, min_value, max_value, last_time, last_id, last_value, count)
+    SELECT DISTINCT ON (name, bucket) name, bucket, min(value) OVER b, max(value) OVER b, time, id, value,
+           count(*) OVER b
+    FROM (SELECT name, date_bin('10 seconds', time, timestamptz 'epoch') AS bucket, time, id, value FROM records) a
+    WINDOW b AS (PARTITION BY name, bucket)
+    ORDER BY name, bucket, time DESC, id DESC;
+    GET DIAGNOSTICS buckets = ROW_COUNT;
+    RETURN buckets;
+END $$;
+
+-- Created once; creating it (which locks out inserts until this transaction commits)
+-- also fills the rollup from the rows a database of an older version already holds.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'records_10s_rollup'
+                   AND tgrelid = 'records'::regclass) THEN
+        CREATE TRIGGER records_10s_rollup AFTER INSERT ON records
+            REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION records_10s_merge();
+        RAISE NOTICE 'records_10s: % buckets from existing records', records_10s_rebuild();
+    END IF;
+END $$;

@@ -1,11 +1,13 @@
 #include "history_store.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bucket_grid.h"
 #include "db.h"
 #include "log.h"
 #include "timestamp.h"
@@ -46,25 +48,40 @@ static const char RESUME_SQL[] =
     " ORDER BY time, id";
 static const char EXISTS_SQL[] = "SELECT EXISTS (SELECT 1 FROM records WHERE name = $1)";
 
-/* Downsampling: the range's first and last stored times (two index probes) fix a bucket
- * width that yields at most $4 buckets; one pass over the index range then gives each
- * non-empty bucket's min, max, last value and count, and the range's last stored time
- * (where the answer ends: its "position"). Times are microseconds.
- * MATERIALIZED: computed once. Inlined, the planner sometimes (a table without
- * statistics yet) re-evaluated the bounds for every row: seconds instead of milliseconds. */
-static const char DOWNSAMPLE_SQL[] =
-    "WITH bounds AS MATERIALIZED (SELECT min(time) AS first, max(time) AS last FROM records"
-    "   WHERE name = $1 AND time >= $2 AND time <= $3),"
-    " width AS MATERIALIZED (SELECT first, last,"
-    "   (floor(extract(epoch FROM last - first) * 1000000 / $4)::bigint + 1) AS us"
-    "   FROM bounds WHERE first IS NOT NULL)"
-    " SELECT (extract(epoch FROM w.first) * 1000000)::bigint + k.bucket * w.us, min(r.value), max(r.value),"
-    "   (array_agg(r.value ORDER BY r.time DESC, r.id DESC))[1], count(*), w.us,"
-    "   (extract(epoch FROM w.last) * 1000000)::bigint"
-    " FROM records r CROSS JOIN width w"
-    " CROSS JOIN LATERAL (SELECT floor(extract(epoch FROM r.time - w.first) * 1000000 / w.us)::bigint AS bucket) k"
+/* Downsampling, in two steps. First the range's first and last stored times (two index
+ * probes); from them plan_buckets() picks the grid. Then one of two queries gives each
+ * non-empty bucket's min, max, last value and count, bucket k covering
+ * [$4 + k * $5, $4 + ($k + 1) * $5) microseconds, within [$2, $3]. */
+static const char BOUNDS_SQL[] =
+    "SELECT (extract(epoch FROM min(time)) * 1000000)::bigint, (extract(epoch FROM max(time)) * 1000000)::bigint"
+    " FROM records WHERE name = $1 AND time >= $2 AND time <= $3";
+
+/* Buckets narrower than the rollup's 10 seconds: one pass over the range's raw rows. */
+static const char DOWNSAMPLE_RAW_SQL[] =
+    "SELECT $4::bigint + k.bucket * $5::bigint, min(r.value), max(r.value),"
+    "   (array_agg(r.value ORDER BY r.time DESC, r.id DESC))[1], count(*)"
+    " FROM records r"
+    " CROSS JOIN LATERAL (SELECT div((extract(epoch FROM r.time) * 1000000)::bigint - $4, $5) AS bucket) k"
     " WHERE r.name = $1 AND r.time >= $2 AND r.time <= $3"
-    " GROUP BY k.bucket, w.first, w.last, w.us ORDER BY k.bucket";
+    " GROUP BY k.bucket ORDER BY k.bucket";
+
+/* Buckets of whole multiples of 10 seconds, aligned on 10 seconds: the 10-second rollup
+ * rows (records_10s, db/init.sql) lying wholly inside the range, [$6, $7), plus the raw
+ * rows of the partial 10 seconds at either end. Each rollup row falls into exactly one
+ * bucket, so minima, maxima, last values and counts stay exact. */
+static const char DOWNSAMPLE_ROLLUP_SQL[] =
+    "SELECT $4::bigint + k.bucket * $5::bigint, min(p.min_value), max(p.max_value),"
+    "   (array_agg(p.last_value ORDER BY p.last_time DESC, p.last_id DESC))[1], sum(p.count)::bigint"
+    " FROM ("
+    "   SELECT bucket AS time, min_value, max_value, last_time, last_id, last_value, count FROM records_10s"
+    "   WHERE name = $1 AND bucket >= $6 AND bucket < $7"
+    "   UNION ALL"
+    "   SELECT time, value, value, time, id, value, 1 FROM records WHERE name = $1 AND time >= $2 AND time < $6"
+    "   UNION ALL"
+    "   SELECT time, value, value, time, id, value, 1 FROM records WHERE name = $1 AND time >= $7 AND time <= $3"
+    " ) p"
+    " CROSS JOIN LATERAL (SELECT div((extract(epoch FROM p.time) * 1000000)::bigint - $4, $5) AS bucket) k"
+    " GROUP BY k.bucket ORDER BY k.bucket";
 
 /* A growing text buffer for JSON bodies. */
 struct text {
@@ -245,21 +262,74 @@ static PGresult *query_range(struct history_store *store, struct query_job *job,
     return result;
 }
 
+/* The range's first and last stored times; false (job answered, or a known ticker with
+ * nothing in the range: *found false) when there are none. */
+static bool find_bounds(struct history_store *store, struct query_job *job, const char *const params[3],
+                        int64_t *first_us, int64_t *last_us, bool *found)
+{
+    *found = false;
+    PGresult *result = run_query(store, BOUNDS_SQL, 3, params);
+    if (result == NULL) {
+        set_error(job, 503, "database unavailable");
+        return false;
+    }
+    if (PQgetisnull(result, 0, 0)) {
+        PQclear(result);
+        return !answer_if_unknown(store, job);
+    }
+    *first_us = strtoll(PQgetvalue(result, 0, 0), NULL, 10);
+    *last_us = strtoll(PQgetvalue(result, 0, 1), NULL, 10);
+    *found = true;
+    PQclear(result);
+    return true;
+}
+
+/* The buckets of [first, last] on `grid`: one result row per non-empty bucket. */
+static PGresult *query_buckets(struct history_store *store, const char *name, int64_t first_us, int64_t last_us,
+                               const struct bucket_grid *grid)
+{
+    char first[TIMESTAMP_TEXT_SIZE], last[TIMESTAMP_TEXT_SIZE], rollup_from[TIMESTAMP_TEXT_SIZE],
+        rollup_to[TIMESTAMP_TEXT_SIZE], origin[24], width[24];
+    format_time(first_us, first);
+    format_time(last_us, last);
+    format_time(grid->rollup_from_us, rollup_from);
+    format_time(grid->rollup_to_us, rollup_to);
+    snprintf(origin, sizeof origin, "%" PRId64, grid->origin_us);
+    snprintf(width, sizeof width, "%" PRId64, grid->width_us);
+    const char *const params[] = {name, first, last, origin, width, rollup_from, rollup_to};
+    if (grid->from_rollup)
+        return run_query(store, DOWNSAMPLE_ROLLUP_SQL, 7, params);
+    return run_query(store, DOWNSAMPLE_RAW_SQL, 5, params);
+}
+
 static void answer_downsampled(struct history_store *store, struct query_job *job, const char *const params[4])
 {
-    PGresult *result = query_range(store, job, DOWNSAMPLE_SQL, params);
-    if (result == NULL)
+    int64_t first_us = 0, last_us = 0;
+    bool found;
+    if (!find_bounds(store, job, params, &first_us, &last_us, &found))
         return;
-    int rows = PQntuples(result);
+    struct bucket_grid grid = {.width_us = 0};
+    PGresult *result = NULL;
+    if (found) {
+        grid = bucket_grid_plan(first_us, last_us, job->history.max_points);
+        /* Bounded by [first, last], not [from, to]: rows stored meanwhile after `last`
+         * cannot add a bucket beyond max_points or move the answer's position. */
+        result = query_buckets(store, job->history.name, first_us, last_us, &grid);
+        if (result == NULL) {
+            set_error(job, 503, "database unavailable");
+            return;
+        }
+    }
+    int rows = result != NULL ? PQntuples(result) : 0;
     struct text text = {0};
     char position[TIMESTAMP_TEXT_SIZE + 2] = "null";
-    if (rows > 0) {
+    if (found) {
         char time_text[TIMESTAMP_TEXT_SIZE];
-        format_time(strtoll(PQgetvalue(result, 0, 6), NULL, 10), time_text);
+        format_time(last_us, time_text);
         snprintf(position, sizeof position, "\"%s\"", time_text);
     }
-    text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"bucket_us\":%s,\"buckets\":[", job->history.name,
-                position, rows > 0 ? PQgetvalue(result, 0, 5) : "0");
+    text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"bucket_us\":%" PRId64 ",\"buckets\":[",
+                job->history.name, position, grid.width_us);
     for (int row = 0; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
         format_time(strtoll(PQgetvalue(result, row, 0), NULL, 10), time_text);

@@ -40,6 +40,7 @@ function assertExactlyOnce(db, total) {
     assert.deepEqual([Number(count), Number(min), Number(max)], [total / KEYS, 0, total / KEYS - 1], name);
   }
   assert.equal(db.count('SELECT count(*) FROM dead_letters'), 0);
+  assert.equal(db.rollupMismatches(), 0, 'the 10-second rollup matches records exactly');
 }
 
 function setup(prefix) {
