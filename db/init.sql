@@ -56,16 +56,16 @@ CREATE TABLE IF NOT EXISTS records_10s (
     PRIMARY KEY (name, bucket)
 ) WITH (fillfactor = 70);
 
--- Merges the rows one INSERT or COPY statement added (the transition table `added`)
--- into records_10s. One sort gives each bucket's newest row (DISTINCT ON) and its
--- min/max/count (the window). In (name, bucket) order, so two writers that touch the
--- same buckets lock them in the same order and cannot deadlock each other.
-CREATE OR REPLACE FUNCTION records_10s_merge() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+-- The statement that merges a set of `records` rows (the relation named `source`) into
+-- records_10s. One sort gives each bucket's newest row (DISTINCT ON) and its min/max/count
+-- (the window). In (name, bucket) order, so two writers that touch the same buckets lock
+-- them in the same order and cannot deadlock each other.
+CREATE OR REPLACE FUNCTION records_10s_merge_sql(source text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT format($merge$
     INSERT INTO records_10s AS r (name, bucket, min_value, max_value, last_time, last_id, last_value, count)
     SELECT DISTINCT ON (name, bucket) name, bucket, min(value) OVER b, max(value) OVER b, time, id, value,
            count(*) OVER b
-    FROM (SELECT name, date_bin('10 seconds', time, timestamptz 'epoch') AS bucket, time, id, value FROM added) a
+    FROM (SELECT name, date_bin('10 seconds', time, timestamptz 'epoch') AS bucket, time, id, value FROM %I) a
     WINDOW b AS (PARTITION BY name, bucket)
     ORDER BY name, bucket, time DESC, id DESC
     ON CONFLICT (name, bucket) DO UPDATE SET
@@ -77,7 +77,15 @@ BEGIN
         last_id = CASE WHEN (excluded.last_time, excluded.last_id) > (r.last_time, r.last_id)
                        THEN excluded.last_id ELSE r.last_id END,
         last_value = CASE WHEN (excluded.last_time, excluded.last_id) > (r.last_time, r.last_id)
-                          THEN excluded.last_value ELSE r.last_value END;
+                          THEN excluded.last_value ELSE r.last_value END
+    $merge$, source)
+$$;
+
+-- The trigger: merges the rows one INSERT or COPY statement added (its transition table,
+-- visible to EXECUTE in this function only).
+CREATE OR REPLACE FUNCTION records_10s_merge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE records_10s_merge_sql('added');
     RETURN NULL;
 END $$;
 
@@ -89,12 +97,7 @@ DECLARE
 BEGIN
     LOCK TABLE records IN SHARE MODE;  -- no insert may slip between the two statements
     TRUNCATE records_10s;
-    INSERT INTO records_10s (name, bucket, min_value, max_value, last_time, last_id, last_value, count)
-    SELECT DISTINCT ON (name, bucket) name, bucket, min(value) OVER b, max(value) OVER b, time, id, value,
-           count(*) OVER b
-    FROM (SELECT name, date_bin('10 seconds', time, timestamptz 'epoch') AS bucket, time, id, value FROM records) a
-    WINDOW b AS (PARTITION BY name, bucket)
-    ORDER BY name, bucket, time DESC, id DESC;
+    EXECUTE records_10s_merge_sql('records');
     GET DIAGNOSTICS buckets = ROW_COUNT;
     RETURN buckets;
 END $$;
