@@ -33,9 +33,11 @@ const tickerView = new TickerView({
   customForm: $('custom-range'), from: $('from'), to: $('to'),
 }, live);
 
+// "#/ticker/NAME?range=1h" or "?from=...&to=..." (colons left readable in times).
 function tickerHash(name, query) {
-  const parameters = new URLSearchParams(Object.entries(query).filter(([, value]) => value));
-  return `#/ticker/${encodeURIComponent(name)}${parameters.size ? `?${parameters}` : ''}`;
+  const parameters = Object.entries(query).filter(([, value]) => value)
+    .map(([key, value]) => `${key}=${encodeURIComponent(value).replaceAll('%3A', ':')}`);
+  return `#/ticker/${encodeURIComponent(name)}${parameters.length ? `?${parameters.join('&')}` : ''}`;
 }
 
 // Reads the hash: { view: 'board', period } or { view: 'ticker', name, range, from, to }.

@@ -264,10 +264,11 @@ export async function startStack(prefix, { tickers = 10, intervalMs = 200, produ
   const topic = createTopic(prefix);
   const port = await freePort();
   const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
+  const startApi = () => startDaemon('api',
+    ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist'), ...apiArgs], { env, label: `${prefix}-api` });
   const daemons = {
     bridge: startDaemon('bridge', ['--group-id', uniqueName('group')], { env, label: `${prefix}-bridge` }),
-    api: startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist'), ...apiArgs],
-      { env, label: `${prefix}-api` }),
+    api: startApi(),
   };
   await waitFor('the API server to listen', async () => (await fetch(`http://127.0.0.1:${port}/api/tickers`)).ok);
   await waitFor('the live feed to be assigned', () => daemons.api.log().includes('live feed reading'));
@@ -278,6 +279,11 @@ export async function startStack(prefix, { tickers = 10, intervalMs = 200, produ
   return {
     db, topic, port, env, daemons,
     baseUrl: `http://127.0.0.1:${port}`,
+    // A new API server on the same port and settings (after daemons.api was stopped or killed).
+    async restartApi() {
+      daemons.api = startApi();
+      await waitFor('the API server to listen again', async () => (await fetch(`http://127.0.0.1:${port}/api/tickers`)).ok);
+    },
     async stop() {
       const codes = {};
       for (const [name, daemon] of Object.entries(daemons)) codes[name] = await daemon.stop();

@@ -1,0 +1,72 @@
+// The WebSocket /ws: one connection for the whole page, reconnecting with back-off.
+//
+// A view says what it watches: every ticker (the board: latest values, no history needed)
+// or one ticker from a position (the ticker view: gapless). After a reconnect the
+// connection asks again: '*' again, or `resume` from the newest position the view has
+// shown, so the server sends exactly what was missed (docs/api.md).
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 5000];
+
+export class LiveConnection {
+  // onState(state): 'connecting' | 'live' | 'reconnecting' | 'offline'; onMessage(message).
+  constructor({ onState, onMessage }) {
+    this.onState = onState;
+    this.onMessage = onMessage;
+    this.interest = null;  // null, { all: true } or { ticker, position }
+    this.socket = null;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  connect() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(`${scheme}//${location.host}/ws`);
+    this.socket = socket;
+    socket.addEventListener('open', () => {
+      this.attempt = 0;
+      this.onState('live');
+      this.ask(this.interest, true);
+    });
+    socket.addEventListener('message', (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      if (message.type === 'error') console.warn('server rejected a message:', message.code, message.error);
+      else this.onMessage(message);
+    });
+    socket.addEventListener('close', () => {
+      if (this.socket !== socket) return;
+      const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
+      this.attempt++;
+      this.onState(this.attempt > RECONNECT_DELAYS_MS.length ? 'offline' : 'reconnecting');
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  send(message) {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  // Subscribes for `interest`; `reconnected`: resume a ticker from its position.
+  ask(interest, reconnected) {
+    if (interest?.all) this.send({ op: 'subscribe', tickers: '*' });
+    else if (interest?.ticker && reconnected && interest.position) {
+      this.send({ op: 'resume', positions: { [interest.ticker]: interest.position } });
+    } else if (interest?.ticker) {
+      this.send(interest.position ? { op: 'subscribe', tickers: [interest.ticker], since: interest.position }
+        : { op: 'subscribe', tickers: [interest.ticker] });
+    }
+  }
+
+  // Watches `interest` instead of what was watched before (null: nothing).
+  watch(interest) {
+    const previous = this.interest;
+    if (previous?.all && !interest?.all) this.send({ op: 'unsubscribe', tickers: '*' });
+    else if (previous?.ticker) this.send({ op: 'unsubscribe', tickers: [previous.ticker] });
+    this.interest = interest;
+    this.ask(interest, false);
+  }
+
+  // The ticker view's newest shown value: where a reconnect resumes.
+  advance(ticker, position) {
+    if (this.interest?.ticker === ticker) this.interest.position = position;
+  }
+}
