@@ -6,7 +6,7 @@
 // drawn). A custom range with an end is a fixed view: no live values.
 import uPlot from './vendor/uPlot.esm.js';
 import { fetchHistory } from './lib/api.js';
-import { toSeconds } from './lib/time.js';
+import { isoSecondsAgo, toSeconds } from './lib/time.js';
 import { lineColor } from './board.js';
 
 const MAX_POINTS = 10000;         // raw points per view, and the bound of the live buffer
@@ -84,8 +84,8 @@ export class TickerView {
     this.scheduleDraw();
     const seconds = this.windowSeconds;
     const query = this.custom ? { from: this.custom.from, to: this.custom.to, max_points: DOWNSAMPLED_POINTS }
-      : seconds !== null && seconds <= 300 ? { from: new Date(Date.now() - seconds * 1000).toISOString(), limit: MAX_POINTS }
-        : { from: seconds === null ? undefined : new Date(Date.now() - seconds * 1000).toISOString(), max_points: DOWNSAMPLED_POINTS };
+      : seconds !== null && seconds <= 300 ? { from: isoSecondsAgo(seconds), limit: MAX_POINTS }
+        : { from: seconds === null ? undefined : isoSecondsAgo(seconds), max_points: DOWNSAMPLED_POINTS };
     try {
       const answer = await fetchHistory(ticker, query);
       if (selection !== this.selection) return; // switched meanwhile

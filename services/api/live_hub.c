@@ -61,13 +61,31 @@ struct live_hub {
 
 /* ---- queueing ------------------------------------------------------------------------- */
 
+/* Frames waiting in all clients' queues, and the most there ever were: the memory that
+ * slow clients make the server hold, bounded by client_queue_max per client. Module-level
+ * because queues change where no hub is at hand; one hub per process, service thread only. */
+static struct metric *queued_frames, *queued_frames_peak;
+
+static void count_queued(size_t before, size_t after)
+{
+    metric_add(queued_frames, (int64_t)after - (int64_t)before);
+    if (metric_value(queued_frames) > metric_value(queued_frames_peak))
+        metric_set(queued_frames_peak, metric_value(queued_frames));
+}
+
+static void clear_queue(struct ws_client *client)
+{
+    count_queued(client->queue.count, 0);
+    send_queue_clear(&client->queue);
+}
+
 static void close_client_later(struct ws_client *client, int code, const char *reason)
 {
     if (client->close_code != 0)
         return;
     client->close_code = code;
     client->close_reason = reason;
-    send_queue_clear(&client->queue); /* nothing more goes out: free it now */
+    clear_queue(client); /* nothing more goes out: free it now */
     lws_callback_on_writable(client->wsi);
     /* A client that reads nothing never becomes writeable: drop it after 5 s regardless. */
     lws_set_timeout(client->wsi, PENDING_TIMEOUT_USER_OK, 5);
@@ -99,7 +117,9 @@ static void push(struct live_hub *hub, struct ws_client *client, struct frame *f
         return;
     }
     uint64_t coalesced_before = client->queue.coalesced;
+    size_t queued_before = client->queue.count;
     enum send_result result = send_queue_push(&client->queue, frame);
+    count_queued(queued_before, client->queue.count);
     if (result == SEND_QUEUED) {
         lws_callback_on_writable(client->wsi);
         return;
@@ -508,7 +528,7 @@ void live_hub_close(struct live_hub *hub, struct ws_client *client)
     }
     unsubscribe_all(client);
     free(client->subscriptions);
-    send_queue_clear(&client->queue);
+    clear_queue(client);
     free(client->message);
     memset(client, 0, sizeof *client);
 }
@@ -526,6 +546,7 @@ int live_hub_writeable(struct live_hub *hub, struct ws_client *client)
         struct frame *frame = send_queue_pop(&client->queue);
         if (frame == NULL)
             break;
+        count_queued(1, 0);
         if (write_frame(hub, client, frame) < 0)
             return -1; /* the connection is broken */
         if (lws_send_pipe_choked(client->wsi))
@@ -602,6 +623,9 @@ struct live_hub *live_hub_new(const struct api_settings *settings, struct query_
         return NULL;
     }
     hub->clients_gauge = metrics_gauge("tickerflow_api_ws_clients", "WebSocket clients connected");
+    queued_frames = metrics_gauge("tickerflow_api_ws_queued_frames", "Frames waiting in WebSocket clients' queues");
+    queued_frames_peak = metrics_gauge("tickerflow_api_ws_queued_frames_peak",
+                                       "Most frames ever waiting in WebSocket clients' queues at once");
     hub->rejected = metrics_counter("tickerflow_api_ws_rejected_total", "WebSocket requests answered with an error");
     hub->frames_sent = metrics_counter("tickerflow_api_ws_frames_sent_total", "WebSocket frames sent");
     hub->coalesced = metrics_counter("tickerflow_api_ws_ticks_coalesced_total",

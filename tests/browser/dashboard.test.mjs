@@ -10,7 +10,7 @@ import { requireServices, startStack, buildDir, waitFor } from '../lib/harness.m
 requireServices();
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const TICKERS = 12;
+const TICKERS = 100; // as many as the real stack: the board must carry them all
 const screenshotDir = join(buildDir, 'screenshots');
 let stack;
 let browser;
@@ -104,8 +104,8 @@ test('the board lists every ticker live, with change, filter and sort', async ()
   // Filter by name.
   await page.fill('#filter', 'ticker_1');
   const visible = () => page.$$eval('#board-rows tr:not([hidden])', (trs) => trs.map((tr) => tr.dataset.name));
-  assert.deepEqual((await visible()).sort(), ['ticker_10', 'ticker_11']);
-  assert.equal(await page.textContent('#board-count'), `2 of ${TICKERS} tickers`);
+  assert.deepEqual((await visible()).sort(), Array.from({ length: 10 }, (_, i) => `ticker_1${i}`));
+  assert.equal(await page.textContent('#board-count'), `10 of ${TICKERS} tickers`);
   await page.fill('#filter', '');
   assert.equal((await visible()).length, TICKERS);
 
