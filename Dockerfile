@@ -8,7 +8,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev cmake ninja-build pkg-config \
-      librdkafka-dev libpq-dev libmicrohttpd-dev libwebsockets-dev libjansson-dev libyaml-dev \
+      librdkafka-dev libpq-dev libmicrohttpd-dev libwebsockets-dev libev-dev libjansson-dev libyaml-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -42,7 +42,7 @@ RUN node build.mjs
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      librdkafka1 libpq5 libmicrohttpd12 libwebsockets17 libjansson4 libyaml-0-2 \
+      librdkafka1 libpq5 libmicrohttpd12 libwebsockets17 libwebsockets-evlib-ev libev4 libjansson4 libyaml-0-2 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin tickerflow
 COPY --from=build /install/usr/local/bin/ /usr/local/bin/

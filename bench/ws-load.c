@@ -10,6 +10,7 @@
  *   ws-load --port 5000 [--host 127.0.0.1] [--connections 10000] [--tickers 100]
  *           [--warmup-s 5] [--measure-s 30] [--connect-per-tick 200]
  */
+#include <ev.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libwebsockets.h>
@@ -30,6 +31,12 @@ struct connection {
     char last_time[32]; /* the previous tick's time, to check the next one's prev */
 };
 
+/* Per ticker, the tick being received by its connections: the first receipt shows the way
+ * through Kafka to the server, the spread between first and last the fan-out itself. */
+struct tick_in_flight {
+    int64_t time_us, first_latency_us, last_latency_us;
+};
+
 struct options {
     const char *host;
     int port, connections, tickers, warmup_s, measure_s, connect_per_tick;
@@ -43,11 +50,35 @@ static struct {
     int64_t measure_from_us, measure_until_us;
     uint64_t received, measured, broken_chains, gaps, errors;
     uint64_t *latency; /* histogram, LATENCY_SLOTS */
+    uint64_t *first_latency, *fanout_spread, ticks_measured; /* histograms per tick, LATENCY_SLOTS */
+    struct tick_in_flight ticks[100];
     int64_t latency_max_us;
+    int64_t *latency_max_by_second_us; /* measure_s entries: when in the window the tail happens */
     double cpu_at_start_s, cpu_at_end_s; /* this process's CPU time around the measurement */
     lws_sorted_usec_list_t timer;
     bool done;
 } bench;
+
+static void add_to_histogram(uint64_t *histogram, int64_t microseconds)
+{
+    int64_t slot = microseconds < 0 ? 0 : microseconds / 100;
+    histogram[slot < LATENCY_SLOTS ? slot : LATENCY_SLOTS - 1]++;
+}
+
+static void record_tick_receipt(int ticker, int64_t time_us, int64_t latency)
+{
+    struct tick_in_flight *tick = &bench.ticks[ticker];
+    if (tick->time_us == time_us) {
+        tick->last_latency_us = latency;
+        return;
+    }
+    if (tick->time_us != 0) {
+        add_to_histogram(bench.first_latency, tick->first_latency_us);
+        add_to_histogram(bench.fanout_spread, tick->last_latency_us - tick->first_latency_us);
+        bench.ticks_measured++;
+    }
+    *tick = (struct tick_in_flight){.time_us = time_us, .first_latency_us = latency, .last_latency_us = latency};
+}
 
 static void record_tick(struct connection *connection, const char *text, size_t length)
 {
@@ -71,8 +102,11 @@ static void record_tick(struct connection *connection, const char *text, size_t 
             latency = 0;
         if (latency > bench.latency_max_us)
             bench.latency_max_us = latency;
-        int64_t slot = latency / 100;
-        bench.latency[slot < LATENCY_SLOTS ? slot : LATENCY_SLOTS - 1]++;
+        int64_t second = (now - bench.measure_from_us) / 1000000;
+        if (latency > bench.latency_max_by_second_us[second])
+            bench.latency_max_by_second_us[second] = latency;
+        add_to_histogram(bench.latency, latency);
+        record_tick_receipt(connection->ticker, time_us, latency);
         /* Each connection watches one ticker: every tick must follow the one before. */
         prev += 7;
         if (connection->last_time[0] != '\0' &&
@@ -187,11 +221,11 @@ static void on_timer(lws_sorted_usec_list_t *timer)
     lws_sul_schedule(bench.context, 0, timer, on_timer, 100 * LWS_US_PER_MS);
 }
 
-static double percentile_ms(double fraction)
+static double percentile_ms(const uint64_t *histogram, uint64_t count, double fraction)
 {
-    uint64_t wanted = (uint64_t)((double)bench.measured * fraction), seen = 0;
+    uint64_t wanted = (uint64_t)((double)count * fraction), seen = 0;
     for (int slot = 0; slot < LATENCY_SLOTS; slot++) {
-        seen += bench.latency[slot];
+        seen += histogram[slot];
         if (seen > wanted)
             return (slot + 1) / 10.0;
     }
@@ -236,31 +270,58 @@ int main(int argc, char **argv)
         return 2;
     bench.connections = calloc((size_t)bench.options.connections, sizeof *bench.connections);
     bench.latency = calloc(LATENCY_SLOTS, sizeof *bench.latency);
-    if (bench.connections == NULL || bench.latency == NULL)
+    bench.first_latency = calloc(LATENCY_SLOTS, sizeof *bench.first_latency);
+    bench.fanout_spread = calloc(LATENCY_SLOTS, sizeof *bench.fanout_spread);
+    bench.latency_max_by_second_us = calloc((size_t)bench.options.measure_s, sizeof(int64_t));
+    if (bench.connections == NULL || bench.latency == NULL || bench.latency_max_by_second_us == NULL ||
+        bench.first_latency == NULL || bench.fanout_spread == NULL)
         return 1;
     lws_set_log_level(LLL_ERR, NULL);
+    /* epoll through libev, as the server: lws's own poll() loop would scan all N sockets
+     * on every turn, and the load client would measure itself rather than the server. */
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
+    if (loop == NULL)
+        return 1;
+    void *foreign_loops[] = {loop};
     struct lws_context_creation_info info = {0};
+    info.options = LWS_SERVER_OPTION_LIBEV;
+    info.foreign_loops = foreign_loops;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = PROTOCOLS;
-    info.fd_limit_per_thread = (unsigned)bench.options.connections + 64;
+    /* No fd_limit_per_thread: lws would then look sockets up by a linear scan (see the server). */
     bench.context = lws_create_context(&info);
     if (bench.context == NULL) {
         fprintf(stderr, "ws-load: cannot create the lws context (open file limit?)\n");
         return 1;
     }
     lws_sul_schedule(bench.context, 0, &bench.timer, on_timer, 1);
-    while (!bench.done && lws_service(bench.context, 0) >= 0)
-        ;
+    while (!bench.done)
+        ev_run(loop, EVRUN_ONCE);
     double seconds = (double)bench.options.measure_s;
     printf("messages_received_total %" PRIu64 "\n", bench.received);
     printf("messages_per_second %.0f\n", (double)bench.measured / seconds);
-    printf("latency_p50_ms %.1f\nlatency_p99_ms %.1f\nlatency_p999_ms %.1f\nlatency_max_ms %.1f\n", percentile_ms(0.5),
-           percentile_ms(0.99), percentile_ms(0.999), (double)bench.latency_max_us / 1000.0);
+    printf("latency_p50_ms %.1f\nlatency_p99_ms %.1f\nlatency_p999_ms %.1f\nlatency_max_ms %.1f\n",
+           percentile_ms(bench.latency, bench.measured, 0.5), percentile_ms(bench.latency, bench.measured, 0.99),
+           percentile_ms(bench.latency, bench.measured, 0.999), (double)bench.latency_max_us / 1000.0);
+    printf("first_receipt_latency_p50_ms %.1f\nfirst_receipt_latency_p99_ms %.1f\n",
+           percentile_ms(bench.first_latency, bench.ticks_measured, 0.5),
+           percentile_ms(bench.first_latency, bench.ticks_measured, 0.99));
+    printf("fanout_spread_p50_ms %.1f\nfanout_spread_p99_ms %.1f\n",
+           percentile_ms(bench.fanout_spread, bench.ticks_measured, 0.5),
+           percentile_ms(bench.fanout_spread, bench.ticks_measured, 0.99));
+    printf("latency_max_by_second_ms");
+    for (int second = 0; second < bench.options.measure_s; second++)
+        printf(" %.0f", (double)bench.latency_max_by_second_us[second] / 1000.0);
+    printf("\n");
     printf("client_cpu_percent %.0f\n", (bench.cpu_at_end_s - bench.cpu_at_start_s) / seconds * 100);
     printf("broken_chains %" PRIu64 "\ngap_messages %" PRIu64 "\nerror_messages %" PRIu64 "\nclosed_early %d\n",
            bench.broken_chains, bench.gaps, bench.errors, bench.closed);
     lws_context_destroy(bench.context);
+    ev_loop_destroy(loop);
     free(bench.connections);
     free(bench.latency);
+    free(bench.first_latency);
+    free(bench.fanout_spread);
+    free(bench.latency_max_by_second_us);
     return 0;
 }

@@ -162,6 +162,7 @@ struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t
         "enable.auto.commit", "false",
         "enable.auto.offset.store", "false",
         "client.id", "tickerflow-api",
+        "socket.nagle.disable", "true", /* live path: no small request waits for an ACK */
         /* Prefetch: librdkafka keeps up to queued.min.messages per partition, each costing
          * some hundred bytes beside its payload (100,000 and 64 MB by default: a burst in
          * the topic grew the server by 60 MB and more). The feed only follows the live edge

@@ -54,6 +54,7 @@ struct live_hub {
     struct ticker_table *tickers;
     struct ws_client *clients;
     size_t client_count;
+    struct ws_client *heartbeat_next; /* where the next heartbeat slice starts; NULL: the head */
     struct client_message *parsed; /* scratch space for one message (large) */
     struct metric *clients_gauge, *rejected, *frames_sent, *coalesced, *closed_slow, *refused, *resumes_memory,
         *resumes_database, *gaps, *out_of_order;
@@ -517,6 +518,8 @@ int live_hub_open(struct live_hub *hub, struct ws_client *client, struct lws *ws
 void live_hub_close(struct live_hub *hub, struct ws_client *client)
 {
     if (client->open) {
+        if (hub->heartbeat_next == client)
+            hub->heartbeat_next = client->next;
         if (client->previous != NULL)
             client->previous->next = client->next;
         else
@@ -599,10 +602,16 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
     }
 }
 
-void live_hub_heartbeat(struct live_hub *hub)
+void live_hub_heartbeat_slice(struct live_hub *hub)
 {
-    for (struct ws_client *client = hub->clients; client != NULL; client = client->next)
+    /* A slice, not everyone at once: 10,000 heartbeats in one go are 10,000 sends that hold
+     * every tick behind them for tens of milliseconds. Clients who joined since the walk began
+     * sit before the cursor and wait for the next round, which is at most one interval. */
+    size_t slice = (hub->client_count + LIVE_HUB_HEARTBEAT_SLICES - 1) / LIVE_HUB_HEARTBEAT_SLICES;
+    struct ws_client *client = hub->heartbeat_next != NULL ? hub->heartbeat_next : hub->clients;
+    for (size_t sent = 0; sent < slice && client != NULL; sent++, client = client->next)
         push_timed(hub, client, "heartbeat");
+    hub->heartbeat_next = client;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */

@@ -45,7 +45,10 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks);
 /* Finishes a resume with its rows. Takes the job (a QUERY_RESUME) and frees it. */
 void live_hub_resume_answered(struct live_hub *hub, struct query_job *job);
 
-/* Queues {"type":"heartbeat","time":...} to every client. */
-void live_hub_heartbeat(struct live_hub *hub);
+/* Each client gets {"type":"heartbeat","time":...} once per heartbeat interval, sent in
+ * slices: call this every interval / LIVE_HUB_HEARTBEAT_SLICES; it queues one to the next
+ * 1/LIVE_HUB_HEARTBEAT_SLICES of the clients, round-robin. */
+#define LIVE_HUB_HEARTBEAT_SLICES 32
+void live_hub_heartbeat_slice(struct live_hub *hub);
 
 #endif

@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <ev.h>
 #include <inttypes.h>
 #include <libwebsockets.h>
 #include <limits.h>
@@ -36,6 +37,7 @@ struct http_session {
 
 struct api_server {
     const struct api_settings *settings;
+    struct ev_loop *loop; /* owned; lws runs on it as a "foreign" loop */
     struct lws_context *context;
     struct live_feed *feed;
     struct query_pool *pool;
@@ -291,7 +293,7 @@ static void wake_from_thread(void *context)
 static void on_heartbeat_timer(lws_sorted_usec_list_t *timer)
 {
     struct api_server *server = lws_container_of(timer, struct api_server, heartbeat_timer);
-    live_hub_heartbeat(server->hub);
+    live_hub_heartbeat_slice(server->hub);
     schedule_heartbeat(server);
 }
 
@@ -299,7 +301,8 @@ static void schedule_heartbeat(struct api_server *server)
 {
     if (server->settings->heartbeat_interval_ms > 0)
         lws_sul_schedule(server->context, 0, &server->heartbeat_timer, on_heartbeat_timer,
-                         (lws_usec_t)server->settings->heartbeat_interval_ms * LWS_US_PER_MS);
+                         (lws_usec_t)server->settings->heartbeat_interval_ms * LWS_US_PER_MS /
+                             LIVE_HUB_HEARTBEAT_SLICES);
 }
 
 static int resolve_frontend(struct api_server *server, struct error *err)
@@ -389,12 +392,25 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     server->idle_policy.secs_since_valid_ping = (uint16_t)settings->idle_timeout_s;
     server->idle_policy.secs_since_valid_hangup = (uint16_t)(settings->idle_timeout_s * 2 > 65535 ? 65535 : settings->idle_timeout_s * 2);
     info.retry_and_idle_policy = &server->idle_policy;
-    /* Enough file descriptors for api.max_clients, plus HTTP, Kafka and Postgres. */
-    info.fd_limit_per_thread = (unsigned)(settings->max_clients + 1024);
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    /* No info.fd_limit_per_thread: below the open-file limit it makes lws find a socket's
+     * connection by a linear scan of its table on every event (O(clients)); without it lws
+     * sizes the table by that limit, which ensure_file_limit raised, and indexes it by fd. */
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                   LWS_SERVER_OPTION_LIBEV;
+    /* lws's own loop calls poll() over every descriptor on each turn: with 10,000 clients
+     * that scan cost more than the sends. libev's epoll backend only reports the ready ones.
+     * The loop is ours ("foreign"), so lws leaves the signals to common/shutdown.c. */
+    server->loop = ev_loop_new(EVBACKEND_EPOLL);
+    if (server->loop == NULL && (server->loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
+        error_set(err, "cannot create the event loop");
+        goto fail;
+    }
+    void *foreign_loops[] = {server->loop};
+    info.foreign_loops = foreign_loops;
     server->context = lws_create_context(&info);
     if (server->context == NULL) {
-        error_set(err, "cannot listen on %s:%lld (port in use?)", settings->bind_address, settings->port);
+        error_set(err, "cannot listen on %s:%lld (port in use? or libwebsockets' libev plugin missing: Debian "
+                       "package libwebsockets-evlib-ev)", settings->bind_address, settings->port);
         goto fail;
     }
     server->pool = query_pool_start(settings->shared.database_url, (int)settings->query_threads,
@@ -422,7 +438,8 @@ fail:
 
 void api_server_service(struct api_server *server)
 {
-    lws_service(server->context, 0);
+    /* One turn: waits for any descriptor, timer or lws_cancel_service, serves what is ready. */
+    ev_run(server->loop, EVRUN_ONCE);
 }
 
 void api_server_wake(struct api_server *server)
@@ -444,6 +461,8 @@ void api_server_stop(struct api_server *server)
         lws_context_destroy(server->context); /* closes every client; sessions detach their jobs */
     query_pool_stop(pool);
     live_hub_destroy(server->hub); /* after the context: closing clients needs it */
+    if (server->loop != NULL)
+        ev_loop_destroy(server->loop);
     log_info("server stopped (%" PRId64 " HTTP requests rejected)", metric_value(server->http_rejected));
     free(server);
 }

@@ -45,13 +45,30 @@ static uint64_t pick_random_seed(long long configured)
     return (uint64_t)now.tv_sec * 1000000007ULL ^ (uint64_t)now.tv_nsec;
 }
 
-/* Publishes one move of every ticker, all stamped with the same time. */
-static int publish_tick(struct ticker_walk *walk, struct publisher *publisher, struct error *err)
+/* Serves delivery reports until `due_ms` (monotonic), noticing shutdown within 100 ms. */
+static void wait_until(struct publisher *publisher, int64_t due_ms)
 {
-    int64_t now_us = timestamp_now_us();
-    for (size_t i = 0; i < ticker_walk_count(walk); i++) {
+    for (int64_t now_ms = monotonic_ms(); now_ms < due_ms && !shutdown_requested(); now_ms = monotonic_ms()) {
+        int64_t wait_ms = due_ms - now_ms;
+        publisher_poll(publisher, wait_ms < 100 ? (int)wait_ms : 100);
+    }
+}
+
+/* Publishes one move of every ticker during the interval that starts at `start_ms`.
+ * Spread: ticker i moves at start + i/N of the interval, stamped with its own time, so
+ * Kafka, the bridge and the WebSocket fan-out see a steady flow instead of N messages at
+ * the same instant (at 10,000 WebSocket clients, one such burst takes the API server tens of
+ * milliseconds to send). Otherwise all move at once with one time. */
+static int publish_interval(const struct producer_settings *settings, struct ticker_walk *walk,
+                            struct publisher *publisher, int64_t start_ms, struct error *err)
+{
+    size_t count = ticker_walk_count(walk);
+    int64_t shared_time_us = timestamp_now_us();
+    for (size_t i = 0; i < count && !shutdown_requested(); i++) {
+        if (settings->spread_moves)
+            wait_until(publisher, start_ms + settings->interval_ms * (int64_t)i / (int64_t)count);
         struct ticker ticker;
-        ticker_walk_step(walk, i, now_us, &ticker);
+        ticker_walk_step(walk, i, settings->spread_moves ? timestamp_now_us() : shared_time_us, &ticker);
         if (publisher_send(publisher, &ticker, err) < 0)
             return -1;
     }
@@ -77,24 +94,21 @@ static int run(const struct producer_settings *settings)
     if (publisher == NULL)
         goto fail;
 
-    log_info("%lld tickers, one move each every %lld ms%s", settings->tickers, settings->interval_ms,
+    log_info("%lld tickers, one move each every %lld ms (%s)%s", settings->tickers, settings->interval_ms,
+             settings->spread_moves ? "spread over the interval" : "all at once",
              settings->dry_run ? " (dry run: printing to stdout)" : "");
     atomic_store(&publishing, true);
-    int64_t next_tick_ms = monotonic_ms();
+    int64_t interval_start_ms = monotonic_ms();
     while (!shutdown_requested()) {
-        if (publish_tick(walk, publisher, &err) < 0)
+        if (publish_interval(settings, walk, publisher, interval_start_ms, &err) < 0)
             goto fail;
-        next_tick_ms += settings->interval_ms;
+        interval_start_ms += settings->interval_ms;
         int64_t now_ms = monotonic_ms();
-        if (now_ms > next_tick_ms + settings->interval_ms) {
-            log_warn("fell %lld ms behind schedule; skipping ahead", (long long)(now_ms - next_tick_ms));
-            next_tick_ms = now_ms;
+        if (now_ms > interval_start_ms + settings->interval_ms) {
+            log_warn("fell %lld ms behind schedule; skipping ahead", (long long)(now_ms - interval_start_ms));
+            interval_start_ms = now_ms;
         }
-        /* Short polls: serve delivery reports and notice shutdown within 100 ms. */
-        for (; now_ms < next_tick_ms && !shutdown_requested(); now_ms = monotonic_ms()) {
-            int64_t wait_ms = next_tick_ms - now_ms;
-            publisher_poll(publisher, wait_ms < 100 ? (int)wait_ms : 100);
-        }
+        wait_until(publisher, interval_start_ms);
     }
     exit_code = EXIT_SUCCESS;
 

@@ -79,6 +79,9 @@ struct publisher *publisher_open(const struct producer_settings *settings, struc
         "acks", "all",
         "message.timeout.ms", "0",
         "linger.ms", "5",
+        /* Nagle would hold a small produce request back while the previous one is unacknowledged:
+         * tens of milliseconds on the live path whenever the broker is slow to answer. */
+        "socket.nagle.disable", "true",
         "client.id", "tickerflow-producer",
         NULL,
     };

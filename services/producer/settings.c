@@ -9,6 +9,10 @@ static const struct config_option OPTIONS[] = {
      "number of tickers, named ticker_00, ticker_01, ..."},
     {"producer.interval_ms", "interval-ms", CONFIG_INT, offsetof(struct producer_settings, interval_ms), "1000", 10,
      3600000, NULL, "milliseconds between two moves of every ticker"},
+    {"producer.spread_moves", "spread-moves", CONFIG_BOOL, offsetof(struct producer_settings, spread_moves), "true", 0,
+     0, NULL,
+     "spread the tickers' moves evenly over each interval, each stamped with its own time (false: all at once, "
+     "with one time)"},
     {"producer.dry_run", "dry-run", CONFIG_BOOL, offsetof(struct producer_settings, dry_run), "false", 0, 0, NULL,
      "print the JSON messages to stdout instead of publishing them to Kafka"},
     {"producer.seed_from_database", "seed-from-database", CONFIG_BOOL,

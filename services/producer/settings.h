@@ -9,6 +9,7 @@ struct producer_settings {
     struct shared_settings shared;
     long long tickers;
     long long interval_ms;
+    bool spread_moves;
     bool dry_run;
     bool seed_from_database;
     long long random_seed;

@@ -84,6 +84,25 @@ test('producer: --dry-run prints one JSON line per ticker per interval, starting
   }
 });
 
+test('producer: moves are spread over the interval, or all at once with --spread-moves=false', async () => {
+  const firstRound = async (extra) => {
+    const producer = startDaemon('producer',
+      ['--dry-run', '--seed-from-database=false', '--tickers', '4', '--interval-ms', '400', ...extra],
+      { captureStdout: true });
+    await waitFor('two rounds of output', () => producer.stdout.split('\n').length > 8);
+    assert.equal(await producer.stop(), 0);
+    return producer.stdout.trim().split('\n').slice(0, 4).map((line) => JSON.parse(line));
+  };
+  const spread = await firstRound([]);
+  assert.deepEqual(spread.map((m) => m.name), ['ticker_00', 'ticker_01', 'ticker_02', 'ticker_03']);
+  for (let i = 1; i < 4; i++) {
+    const stepMs = (Date.parse(spread[i].time) - Date.parse(spread[i - 1].time));
+    assert.ok(stepMs >= 70 && stepMs <= 160, `ticker ${i} moves a quarter interval after ${i - 1}: ${stepMs} ms`);
+  }
+  const together = await firstRound(['--spread-moves=false']);
+  assert.equal(new Set(together.map((m) => m.time)).size, 1, 'one time for the whole round');
+});
+
 test('config.yaml is read, and the environment overrides it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tickerflow-config-'));
   writeFileSync(join(dir, 'config.yaml'), 'producer:\n  tickers: 2\n  interval_ms: 100\n  dry_run: true\n' +
