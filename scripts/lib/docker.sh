@@ -7,6 +7,14 @@ DOCKER_STARTED_ENGINE=${DOCKER_STARTED_ENGINE:-}
 
 docker_engine_running() { docker info >/dev/null 2>&1; }
 
+# dockerd adds NAT and filter rules when it starts and leaves them when it stops. On an
+# nf_tables host those tables keep connection tracking on for every packet, loopback
+# included (bench/ws-fanout lost most of its headroom to it), so the engine we start is
+# stopped with the tables and the docker0 bridge it added removed again.
+netfilter_tables() { command -v nft >/dev/null && nft list tables 2>/dev/null || true; }
+DOCKER_TABLES_BEFORE=
+DOCKER_BRIDGE_BEFORE=
+
 # docker_engine_start STATE_DIR: uses the engine that runs, or starts Debian's dockerd
 # (log in STATE_DIR/dockerd.log) and remembers to stop it in docker_engine_stop.
 docker_engine_start() {
@@ -17,6 +25,8 @@ docker_engine_start() {
   fi
   command -v dockerd >/dev/null || { say "dockerd not found: install Debian's docker.io"; return 1; }
   mkdir -p "$dir"
+  DOCKER_TABLES_BEFORE=$(netfilter_tables)
+  DOCKER_BRIDGE_BEFORE=$(ip link show docker0 2>/dev/null || true)
   # containerd comes with docker.io; dockerd starts its own when none runs.
   nohup dockerd >"$dir/dockerd.log" 2>&1 &
   echo $! >"$dir/dockerd.pid"
@@ -30,7 +40,12 @@ docker_engine_stop() {
   [ -n "$DOCKER_STARTED_ENGINE" ] || return 0
   stop_pidfile "$DOCKER_STARTED_ENGINE/dockerd.pid" 30
   DOCKER_STARTED_ENGINE=
-  say "stopped the Docker engine"
+  local table
+  while read -r table; do
+    [ -z "$table" ] || grep -qxF "$table" <<<"$DOCKER_TABLES_BEFORE" || nft delete $table || true
+  done < <(netfilter_tables)
+  [ -n "$DOCKER_BRIDGE_BEFORE" ] || ip link delete docker0 2>/dev/null || true
+  say "stopped the Docker engine (and removed the netfilter tables it added)"
 }
 
 # The mirror apt uses on this machine (first Debian URI in its sources), so the image's

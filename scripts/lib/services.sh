@@ -27,6 +27,17 @@ apt_install() {
 }
 
 # free_port: prints a TCP port nobody listens on (the kernel picks it).
+# Benchmarks over loopback measure the kernel's TCP path: say so when NAT rules (Docker's,
+# typically left by a stopped dockerd) put every packet through connection tracking.
+warn_if_nat_rules() {
+  command -v iptables >/dev/null || return 0
+  if iptables -t nat -S 2>/dev/null | grep -q -- '^-A'; then
+    say "warning: NAT rules are loaded (iptables -t nat -S): every loopback packet goes through" \
+        "connection tracking and the figures will be lower. Left by a stopped dockerd, they go with" \
+        "'nft delete table ip nat; nft delete table ip filter' (only when no engine runs)."
+  fi
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
