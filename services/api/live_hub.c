@@ -54,7 +54,8 @@ struct live_hub {
     struct ticker_table *tickers;
     struct ws_client *clients;
     size_t client_count;
-    struct ws_client *heartbeat_next; /* where the next heartbeat slice starts; NULL: the head */
+    struct ws_client *heartbeat_next; /* where the next heartbeat slice starts; NULL: round done */
+    unsigned heartbeat_slice;         /* 0 .. LIVE_HUB_HEARTBEAT_SLICES - 1 within the round */
     struct client_message *parsed; /* scratch space for one message (large) */
     struct metric *clients_gauge, *rejected, *frames_sent, *coalesced, *closed_slow, *refused, *resumes_memory,
         *resumes_database, *gaps, *out_of_order;
@@ -605,13 +606,16 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
 void live_hub_heartbeat_slice(struct live_hub *hub)
 {
     /* A slice, not everyone at once: 10,000 heartbeats in one go are 10,000 sends that hold
-     * every tick behind them for tens of milliseconds. Clients who joined since the walk began
-     * sit before the cursor and wait for the next round, which is at most one interval. */
+     * every tick behind them for tens of milliseconds. Clients who joined since the round began
+     * sit before the cursor and wait for the next round, at most one interval away. */
+    if (hub->heartbeat_slice == 0)
+        hub->heartbeat_next = hub->clients; /* a round: every client once, over the interval */
     size_t slice = (hub->client_count + LIVE_HUB_HEARTBEAT_SLICES - 1) / LIVE_HUB_HEARTBEAT_SLICES;
-    struct ws_client *client = hub->heartbeat_next != NULL ? hub->heartbeat_next : hub->clients;
+    struct ws_client *client = hub->heartbeat_next;
     for (size_t sent = 0; sent < slice && client != NULL; sent++, client = client->next)
         push_timed(hub, client, "heartbeat");
     hub->heartbeat_next = client;
+    hub->heartbeat_slice = (hub->heartbeat_slice + 1) % LIVE_HUB_HEARTBEAT_SLICES;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */

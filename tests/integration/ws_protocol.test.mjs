@@ -113,6 +113,11 @@ test('every bad request gets its documented error code, and the connection keeps
   client.send({ op: 'ping' });
   assert.match((await client.next((m) => m.type === 'pong')).time, /Z$/);
   await client.next((m) => m.type === 'heartbeat', 'a heartbeat', 3000);
+  // Heartbeats go out in slices, but each client still gets one per interval (500 ms here).
+  const heartbeatsBefore = client.messages.filter((m) => m.type === 'heartbeat').length;
+  await new Promise((resolve) => setTimeout(resolve, 2600));
+  const heartbeats = client.messages.filter((m) => m.type === 'heartbeat').length - heartbeatsBefore;
+  assert.ok(heartbeats >= 4 && heartbeats <= 6, `${heartbeats} heartbeats in 2.6 s at one per 500 ms`);
   const ticksBefore = client.ticks().length;
   await waitFor('still live', () => client.ticks().length > ticksBefore + 5);
   client.close();
