@@ -145,10 +145,17 @@ PROPS
   local java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$TICKERFLOW_ROOT/tools/kafka/log4j2.properties")
   if [ ! -f "$dir/data/meta.properties" ]; then
-    java "${java_opts[@]}" -cp "@$classpath" kafka.tools.StorageTool format \
-      -t "$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+    # A cluster id is a URL-safe base64 UUID; like Kafka's own Uuid.randomUuid, never one
+    # starting with '-', which the storage tool would read as an option (1 run in 64 failed).
+    local cluster_id
+    cluster_id=$(python3 -c 'import uuid,base64
+while True:
+    i = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not i.startswith("-"): break
+print(i)')
+    java "${java_opts[@]}" -cp "@$classpath" kafka.tools.StorageTool format -t "$cluster_id" \
       -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
-      { say "formatting Kafka storage failed: see $dir/format.log"; return 1; }
+      { say "formatting Kafka storage failed:"; tail -n 20 "$dir/format.log" >&2; return 1; }
   fi
   # "@file" makes java read the (long) classpath from the file.
   nohup java "${java_opts[@]}" -cp "@$classpath" kafka.Kafka "$dir/server.properties" >"$dir/kafka.log" 2>&1 &
