@@ -21,6 +21,10 @@
 #define COMMITTED_TIMEOUT_MS 10000
 /* Rows handed to Postgres at a time while a batch fills (see record_writer_stream). */
 #define STREAM_ROWS 1000
+/* While messages flow, an empty poll this long means the local queues ran dry. */
+#define STARVED_AFTER_MS 5
+/* A seek drops a fetch in flight: not more often than a fetch takes. */
+#define WAKE_FETCHER_EVERY_MS 20
 
 /* The bridge's counters, served on /metrics and summed up in the log. */
 struct bridge_metrics {
@@ -29,6 +33,7 @@ struct bridge_metrics {
     struct metric *batches;
     struct metric *dropped;      /* messages of failed batches, read again afterwards */
     struct metric *waiting;      /* 1 while paused until Postgres says where to resume */
+    struct metric *fetcher_wakes; /* see wake_starved_fetcher */
 };
 
 /* What the last report showed, to log the differences. */
@@ -56,6 +61,9 @@ struct bridge {
     int64_t next_resolve_ms;
     int retry_ms;
     int64_t *expected;      /* scratch: expected offsets of the batch's partitions */
+    bool flowing;           /* the last poll returned a message */
+    bool behind;            /* the broker held more than the bridge had read, at the last look */
+    int64_t last_wake_ms;   /* of the fetcher, see wake_starved_fetcher */
 
     struct bridge_metrics metrics;
     struct totals reported;
@@ -223,11 +231,11 @@ static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
         "enable.auto.offset.store", "false",
         "auto.offset.reset", "earliest",
         "client.id", "tickerflow-bridge",
-        /* Prefetch: librdkafka 2.0 stops fetching a partition for a fixed 1000 ms once its
-         * queue reaches queued.min.messages (fetch.queue.backoff.ms came later), so the
-         * queue must hold about a second of draining or the bridge starves; each queued
-         * message also costs several hundred bytes. bridge.prefetch_messages sets that
-         * trade-off (docs/benchmarks.md). */
+        /* Prefetch: each queued message costs several hundred bytes beside its payload, so
+         * the queue stays small (bridge.prefetch_messages, 3000 per partition: ~25 MB peak).
+         * librdkafka 2.0 would leave a partition unfetched for up to a second once its queue
+         * reached queued.min.messages; wake_starved_fetcher restarts it as soon as the
+         * bridge runs dry (docs/benchmarks.md). */
         "queued.min.messages", prefetch_messages,
         "queued.max.messages.kbytes", "65536",
         "max.partition.fetch.bytes", partition_fetch_bytes,
@@ -366,6 +374,8 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
                                    "Messages of batches that failed to commit and are read again"),
         .waiting = metrics_gauge("tickerflow_bridge_waiting_for_database",
                                  "1 while consumption is paused until PostgreSQL answers"),
+        .fetcher_wakes = metrics_counter("tickerflow_bridge_fetcher_wakes_total",
+                                         "Seeks that restarted fetching of partitions librdkafka left idle"),
     };
     if ((bridge->batch = record_batch_new(err)) == NULL ||
         (bridge->writer = record_writer_new(settings->shared.database_url, err)) == NULL)
@@ -441,15 +451,67 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
     }
 }
 
+/* librdkafka 2.0 stops fetching a partition once its local queue reaches
+ * queued.min.messages and looks at it again only when something else wakes its broker
+ * thread, at the latest after a second (librdkafka issue #2879; fetch.queue.backoff.ms
+ * came in 2.1). Under a backlog the bridge empties the queues sooner and then waited:
+ * gaps of 350-800 ms every two seconds in bench/bridge-drain. An empty poll while the
+ * broker holds more of a partition (its high watermark, as of the last fetch) is that
+ * case: seeking the partition to the next offset the bridge expects wakes the fetcher at
+ * once. The queues are empty then (the poll found nothing), so nothing is fetched twice;
+ * were a message to arrive meanwhile, the seek drops it and it is fetched again. */
+static void wake_starved_fetcher(struct bridge *bridge)
+{
+    int64_t now_ms = monotonic_ms();
+    if (now_ms - bridge->last_wake_ms < WAKE_FETCHER_EVERY_MS) {
+        bridge->behind = true; /* not looked yet: keep watching until we do */
+        return;
+    }
+    bridge->last_wake_ms = now_ms;
+    const char *topic = bridge->settings->shared.kafka_topic;
+    size_t behind = 0;
+    rd_kafka_topic_partition_list_t *started = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
+    for (size_t i = 0; i < bridge->position_count; i++) {
+        const struct position *position = &bridge->positions[i];
+        int64_t low, high;
+        if (position->expected < 0)
+            continue; /* its first fetch is still on its way */
+        rd_kafka_topic_partition_list_add(started, topic, position->partition)->offset = position->expected;
+        if (rd_kafka_get_watermark_offsets(bridge->consumer, topic, position->partition, &low, &high) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            high > position->expected)
+            behind++;
+    }
+    /* All of them, not only those behind: a partition's cached high watermark can be older
+     * than its backlog, and a seek to where a partition stands costs one fetch at most. */
+    if (behind > 0) {
+        log_debug("no message for %d ms while %zu of %d partitions are behind: seeking them where they stand "
+                  "to wake the fetcher", STARVED_AFTER_MS, behind, started->cnt);
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(bridge->consumer, started, 0); /* 0: asynchronous */
+        if (error != NULL)
+            rd_kafka_error_destroy(error); /* the fetcher wakes by itself within a second anyway */
+        metric_add(bridge->metrics.fetcher_wakes, 1);
+    }
+    bridge->behind = behind > 0;
+    rd_kafka_topic_partition_list_destroy(started);
+}
+
 void bridge_poll(struct bridge *bridge, int timeout_ms)
 {
     if (!bridge->positions_known && bridge->position_count > 0) {
         try_resolve_positions(bridge, timeout_ms);
         return;
     }
-    rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, timeout_ms);
-    if (message == NULL)
+    /* Behind the broker, or reading: look again soon, and wake the fetcher if it sleeps. */
+    bool watching = bridge->flowing || bridge->behind;
+    int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
+    rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, wait_ms);
+    bridge->flowing = message != NULL;
+    if (message == NULL) {
+        if (watching)
+            wake_starved_fetcher(bridge);
         return;
+    }
     handle_message(bridge, message);
     rd_kafka_message_destroy(message);
 }

@@ -18,8 +18,8 @@ static const struct config_option OPTIONS[] = {
      offsetof(struct bridge_settings, batch_max_wait_ms), "100", 1, 60000, NULL,
      "write a batch at the latest this long after its first message arrived"},
     {"bridge.prefetch_messages", "prefetch-messages", CONFIG_INT, offsetof(struct bridge_settings, prefetch_messages),
-     "20000", 100, 1000000, NULL,
-     "messages fetched ahead per partition: more drains a backlog faster, fewer uses less memory"},
+     "3000", 100, 1000000, NULL,
+     "messages fetched ahead per partition: more evens out a backlog's drain, fewer uses less memory"},
     {"bridge.admin_port", "admin-port", CONFIG_INT, offsetof(struct bridge_settings, admin_port), "9102", 0, 65535,
      NULL, "port of /healthz and /metrics (0: off)"},
 };
