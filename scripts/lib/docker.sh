@@ -14,6 +14,10 @@ docker_engine_running() { docker info >/dev/null 2>&1; }
 netfilter_tables() { command -v nft >/dev/null && nft list tables 2>/dev/null || true; }
 DOCKER_TABLES_BEFORE=
 DOCKER_BRIDGE_BEFORE=
+# dockerd also turns on IP forwarding and bridge netfilter; these go back as they were.
+DOCKER_SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
+                net.bridge.bridge-nf-call-arptables)
+DOCKER_SYSCTLS_BEFORE=()
 
 # docker_engine_start STATE_DIR: uses the engine that runs, or starts Debian's dockerd
 # (log in STATE_DIR/dockerd.log) and remembers to stop it in docker_engine_stop.
@@ -27,6 +31,11 @@ docker_engine_start() {
   mkdir -p "$dir"
   DOCKER_TABLES_BEFORE=$(netfilter_tables)
   DOCKER_BRIDGE_BEFORE=$(ip link show docker0 2>/dev/null || true)
+  local key
+  DOCKER_SYSCTLS_BEFORE=()
+  for key in "${DOCKER_SYSCTLS[@]}"; do
+    DOCKER_SYSCTLS_BEFORE+=("$key=$(sysctl -n "$key" 2>/dev/null || echo 0)")
+  done
   # containerd comes with docker.io; dockerd starts its own when none runs.
   nohup dockerd >"$dir/dockerd.log" 2>&1 &
   echo $! >"$dir/dockerd.pid"
@@ -45,7 +54,11 @@ docker_engine_stop() {
     [ -z "$table" ] || grep -qxF "$table" <<<"$DOCKER_TABLES_BEFORE" || nft delete $table || true
   done < <(netfilter_tables)
   [ -n "$DOCKER_BRIDGE_BEFORE" ] || ip link delete docker0 2>/dev/null || true
-  say "stopped the Docker engine (and removed the netfilter tables it added)"
+  local setting
+  for setting in "${DOCKER_SYSCTLS_BEFORE[@]}"; do
+    sysctl -qw "$setting" 2>/dev/null || true
+  done
+  say "stopped the Docker engine (and undid its netfilter tables, docker0 and sysctls)"
 }
 
 # The mirror apt uses on this machine (first Debian URI in its sources), so the image's
