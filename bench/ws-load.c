@@ -23,6 +23,7 @@
 #include "timestamp.h"
 
 #define LATENCY_SLOTS 600000 /* 0.1 ms resolution up to 60 s */
+#define SUBSCRIBE_TIMEOUT_S 60   /* after the last connection attempt */
 
 struct connection {
     struct lws *wsi;
@@ -47,6 +48,9 @@ static struct {
     struct lws_context *context;
     struct connection *connections;
     int next_to_connect, established, subscribed, failed, closed;
+    int closed_unsubscribed;     /* closed before their subscription was confirmed */
+    int64_t all_tried_us;        /* when the last connection was attempted */
+    bool aborted;
     int64_t measure_from_us, measure_until_us;
     uint64_t received, measured, broken_chains, gaps, errors;
     uint64_t *latency; /* histogram, LATENCY_SLOTS */
@@ -156,6 +160,8 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (!bench.done) /* not the ones closed on the way out */
             bench.closed++;
+        if (connection != NULL && !connection->subscribed)
+            bench.closed_unsubscribed++;
         return 0;
     default:
         return 0;
@@ -204,7 +210,19 @@ static void on_timer(lws_sorted_usec_list_t *timer)
     for (int i = 0; i < bench.options.connect_per_tick && bench.next_to_connect < bench.options.connections; i++)
         connect_one(bench.next_to_connect++);
     bool all_tried = bench.next_to_connect == bench.options.connections;
-    if (bench.measure_from_us == 0 && all_tried && bench.subscribed + bench.failed >= bench.options.connections) {
+    if (all_tried && bench.all_tried_us == 0)
+        bench.all_tried_us = now;
+    int settled = bench.subscribed + bench.failed + bench.closed_unsubscribed;
+    if (bench.measure_from_us == 0 && all_tried && settled < bench.options.connections &&
+        now - bench.all_tried_us > SUBSCRIBE_TIMEOUT_S * 1000000LL) {
+        /* Never measure forever-waiting: say what happened instead. */
+        fprintf(stderr, "ws-load: after %d s only %d of %d connections are subscribed (%d failed, %d closed first)\n",
+                SUBSCRIBE_TIMEOUT_S, bench.subscribed, bench.options.connections, bench.failed,
+                bench.closed_unsubscribed);
+        bench.aborted = bench.done = true;
+        return;
+    }
+    if (bench.measure_from_us == 0 && all_tried && settled >= bench.options.connections) {
         bench.measure_from_us = now + (int64_t)bench.options.warmup_s * 1000000;
         bench.measure_until_us = bench.measure_from_us + (int64_t)bench.options.measure_s * 1000000;
         fprintf(stderr, "ws-load: %d connections subscribed (%d failed); measuring for %d s after %d s of warm-up\n",
@@ -297,6 +315,11 @@ int main(int argc, char **argv)
     lws_sul_schedule(bench.context, 0, &bench.timer, on_timer, 1);
     while (!bench.done)
         ev_run(loop, EVRUN_ONCE);
+    if (bench.aborted) {
+        lws_context_destroy(bench.context);
+        ev_loop_destroy(loop);
+        return 1;
+    }
     double seconds = (double)bench.options.measure_s;
     printf("messages_received_total %" PRIu64 "\n", bench.received);
     printf("messages_per_second %.0f\n", (double)bench.measured / seconds);
