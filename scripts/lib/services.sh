@@ -26,7 +26,6 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# free_port: prints a TCP port nobody listens on (the kernel picks it).
 # Benchmarks over loopback measure the kernel's TCP path: say so when NAT rules (Docker's,
 # typically left by a stopped dockerd) put every packet through connection tracking.
 warn_if_nat_rules() {
@@ -38,6 +37,7 @@ warn_if_nat_rules() {
   fi
 }
 
+# free_port: prints a TCP port nobody listens on (the kernel picks it).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

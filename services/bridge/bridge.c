@@ -456,8 +456,8 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
  * thread, at the latest after a second (librdkafka issue #2879; fetch.queue.backoff.ms
  * came in 2.1). Under a backlog the bridge empties the queues sooner and then waited:
  * gaps of 350-800 ms every two seconds in bench/bridge-drain. An empty poll while the
- * broker holds more of a partition (its high watermark, as of the last fetch) is that
- * case: seeking the partition to the next offset the bridge expects wakes the fetcher at
+ * broker holds more of some partition (its high watermark, as of the last fetch) is that
+ * case: seeking the partitions to the next offsets the bridge expects wakes the fetcher at
  * once. The queues are empty then (the poll found nothing), so nothing is fetched twice;
  * were a message to arrive meanwhile, the seek drops it and it is fetched again. */
 static void wake_starved_fetcher(struct bridge *bridge)
