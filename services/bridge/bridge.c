@@ -12,6 +12,7 @@
 #include "record_batch.h"
 #include "record_writer.h"
 #include "shutdown.h"
+#include "store_worker.h"
 #include "ticker.h"
 
 #define REPORT_INTERVAL_MS 60000
@@ -25,6 +26,10 @@
 #define STARVED_AFTER_MS 5
 /* A seek drops a fetch in flight: not more often than a fetch takes. */
 #define WAKE_FETCHER_EVERY_MS 20
+/* While the store worker holds a batch, how often to look whether it is done. */
+#define COLLECT_EVERY_MS 5
+/* One lane fills while the others are stored. */
+#define LANES (STORE_WORKER_QUEUE + 1)
 
 /* The bridge's counters, served on /metrics and summed up in the log. */
 struct bridge_metrics {
@@ -44,23 +49,35 @@ struct totals {
 /* What this bridge knows of one assigned partition. */
 struct position {
     int32_t partition;
-    int64_t stored;   /* next offset according to bridge_offsets, or RECORD_WRITER_NO_OFFSET */
-    int64_t expected; /* offset of the next message to accept, -1 to accept the first that comes */
+    int64_t stored;    /* next offset according to bridge_offsets, or RECORD_WRITER_NO_OFFSET */
+    int64_t submitted; /* what `stored` becomes once the batches given to the store worker are stored */
+    int64_t expected;  /* offset of the next message to accept, -1 to accept the first that comes */
+};
+
+/* A batch and the connection its rows stream to. The bridge has LANES of them, used in
+ * turn: messages go to one while the store worker commits the others. */
+struct lane {
+    struct record_batch *batch;
+    struct record_writer *writer;
+    int64_t started_ms;    /* when the first message of the batch arrived */
+    int64_t submitted_ms;  /* when it went to the store worker */
+    int64_t *expected;     /* the stored offsets of its partitions, as the store expects them */
+    size_t refused_before; /* its dead letters when submitted: more afterwards are refused rows */
 };
 
 struct bridge {
     const struct bridge_settings *settings;
     rd_kafka_t *consumer;
-    struct record_batch *batch;
-    struct record_writer *writer;
-    int64_t batch_started_ms; /* when the first message of the batch arrived */
+    struct lane lanes[LANES];
+    struct lane *filling;  /* the lane new messages go to */
+    size_t storing;        /* lanes before `filling` that the store worker holds */
+    struct store_worker *worker;
 
     struct position *positions; /* of the current assignment */
     size_t position_count;
     bool positions_known;   /* false: paused until Postgres tells where to read */
     int64_t next_resolve_ms;
     int retry_ms;
-    int64_t *expected;      /* scratch: expected offsets of the batch's partitions */
     bool flowing;           /* the last poll returned a message */
     bool behind;            /* the broker held more than the bridge had read, at the last look */
     int64_t last_wake_ms;   /* of the fetcher, see wake_starved_fetcher */
@@ -87,10 +104,10 @@ static struct position *position_of(struct bridge *bridge, int32_t partition)
 }
 
 /* Kafka's committed offsets follow Postgres, for lag monitoring only. */
-static void commit_to_kafka(struct bridge *bridge)
+static void commit_to_kafka(struct bridge *bridge, const struct record_batch *batch)
 {
     size_t count;
-    const struct record_batch_offset *offsets = record_batch_offsets(bridge->batch, &count);
+    const struct record_batch_offset *offsets = record_batch_offsets(batch, &count);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)count);
     for (size_t i = 0; i < count; i++)
         rd_kafka_topic_partition_list_add(list, bridge->settings->shared.kafka_topic, offsets[i].partition)->offset =
@@ -99,54 +116,129 @@ static void commit_to_kafka(struct bridge *bridge)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-/* Drops the batch: nothing of it is stored; its messages will be read again. */
-static void drop_batch(struct bridge *bridge)
+/* Drops a lane's batch: nothing of it is stored; its messages will be read again. */
+static void drop_lane(struct bridge *bridge, struct lane *lane)
 {
-    metric_add(bridge->metrics.dropped, (int64_t)record_batch_messages(bridge->batch));
-    record_writer_abandon(bridge->writer);
-    record_batch_clear(bridge->batch);
+    metric_add(bridge->metrics.dropped, (int64_t)record_batch_messages(lane->batch));
+    record_writer_abandon(lane->writer);
+    record_batch_clear(lane->batch);
 }
 
-/* One attempt to store the batch. On success the positions move on. */
-static int store_batch(struct bridge *bridge, struct error *err)
+/* The lane `steps` after (or, negative, before) `lane` in the ring. */
+static struct lane *lane_after(struct bridge *bridge, const struct lane *lane, int steps)
 {
+    ptrdiff_t index = ((lane - bridge->lanes) + steps + LANES) % LANES;
+    return &bridge->lanes[index];
+}
+
+static void drop_all_lanes(struct bridge *bridge)
+{
+    for (size_t i = 0; i < LANES; i++)
+        drop_lane(bridge, &bridge->lanes[i]);
+}
+
+/* Hands the filling batch to the store worker, with the offsets its partitions must
+ * have in Postgres once the batches before it are stored, and starts filling the next
+ * lane. Only while the worker has room. */
+static int submit_filling(struct bridge *bridge, struct error *err)
+{
+    struct lane *lane = bridge->filling;
     size_t count;
-    const struct record_batch_offset *offsets = record_batch_offsets(bridge->batch, &count);
-    int64_t *expected = realloc(bridge->expected, (count + 1) * sizeof *expected);
+    const struct record_batch_offset *offsets = record_batch_offsets(lane->batch, &count);
+    int64_t *expected = realloc(lane->expected, (count + 1) * sizeof *expected);
     if (expected == NULL)
         return error_set(err, "out of memory");
-    bridge->expected = expected;
+    lane->expected = expected;
     for (size_t i = 0; i < count; i++) {
         struct position *position = position_of(bridge, offsets[i].partition);
-        expected[i] = position != NULL ? position->stored : RECORD_WRITER_NO_OFFSET;
+        expected[i] = RECORD_WRITER_NO_OFFSET;
+        if (position != NULL) {
+            expected[i] = position->submitted;
+            position->submitted = offsets[i].next_offset;
+        }
     }
-    size_t refused_before = record_batch_dead_letters(bridge->batch);
-    int64_t store_started_ms = monotonic_ms();
-    if (record_writer_store(bridge->writer, bridge->batch, bridge->settings->shared.kafka_topic, expected, err) < 0)
-        return -1;
-    log_debug("stored %zu messages: batch filled in %" PRId64 " ms, written in %" PRId64 " ms",
-              record_batch_messages(bridge->batch), store_started_ms - bridge->batch_started_ms,
-              monotonic_ms() - store_started_ms);
+    lane->refused_before = record_batch_dead_letters(lane->batch);
+    lane->submitted_ms = monotonic_ms();
+    store_worker_submit(bridge->worker, lane->writer, lane->batch, bridge->settings->shared.kafka_topic, expected);
+    bridge->storing++;
+    bridge->filling = lane_after(bridge, lane, 1);
+    return 0;
+}
 
-    offsets = record_batch_offsets(bridge->batch, &count); /* the write may have added dead letters */
-    size_t refused_rows = record_batch_dead_letters(bridge->batch) - refused_before;
-    metric_add(bridge->metrics.stored, (int64_t)(record_batch_rows(bridge->batch) - refused_rows));
-    metric_add(bridge->metrics.dead_letters, (int64_t)record_batch_dead_letters(bridge->batch));
+/* Counts a committed batch, moves the positions on and empties its lane. */
+static void account_stored(struct bridge *bridge, struct lane *lane, int64_t store_ms)
+{
+    struct record_batch *batch = lane->batch;
+    log_debug("stored %zu messages: batch filled in %" PRId64 " ms, written in %" PRId64 " ms (%" PRId64
+              " ms after it was filled)",
+              record_batch_messages(batch), lane->submitted_ms - lane->started_ms, store_ms,
+              monotonic_ms() - lane->submitted_ms);
+    size_t count;
+    const struct record_batch_offset *offsets = record_batch_offsets(batch, &count);
+    size_t refused_rows = record_batch_dead_letters(batch) - lane->refused_before;
+    metric_add(bridge->metrics.stored, (int64_t)(record_batch_rows(batch) - refused_rows));
+    metric_add(bridge->metrics.dead_letters, (int64_t)record_batch_dead_letters(batch));
     metric_add(bridge->metrics.batches, 1);
     for (size_t i = 0; i < count; i++) {
         struct position *position = position_of(bridge, offsets[i].partition);
         if (position != NULL)
             position->stored = offsets[i].next_offset;
     }
-    commit_to_kafka(bridge);
-    record_batch_clear(bridge->batch);
+    commit_to_kafka(bridge, batch);
+    record_batch_clear(batch);
+}
+
+/* Waits for the oldest batch the store worker holds, if any. On failure the batch stays
+ * in its lane, for forget_positions to drop. */
+static int collect_stored(struct bridge *bridge, struct error *err)
+{
+    if (bridge->storing == 0)
+        return 0;
+    struct lane *lane = lane_after(bridge, bridge->filling, -(int)bridge->storing);
+    int64_t store_ms;
+    int rc = store_worker_collect(bridge->worker, &store_ms, err);
+    bridge->storing--;
+    if (rc < 0) {
+        log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
+                 record_batch_messages(lane->batch), err->message);
+        return -1;
+    }
+    account_stored(bridge, lane, store_ms);
     return 0;
 }
 
-/* Stops consuming until resolve_positions has read where to resume from Postgres. */
+/* Waits for every batch the store worker holds. After a failure the others are still
+ * waited for (a later one may be stored: its offsets say so), and -1 is returned. */
+static int collect_all_stored(struct bridge *bridge, struct error *err)
+{
+    int rc = 0;
+    struct error later;
+    while (bridge->storing > 0) {
+        if (collect_stored(bridge, rc == 0 ? err : &later) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* Stores the batches in the worker and then the filling one, waiting for all. */
+static int store_everything(struct bridge *bridge, struct error *err)
+{
+    if (collect_all_stored(bridge, err) < 0)
+        return -1;
+    if (record_batch_messages(bridge->filling->batch) == 0)
+        return 0;
+    if (submit_filling(bridge, err) < 0)
+        return -1;
+    return collect_stored(bridge, err);
+}
+
+/* Drops every lane's batch (once the worker is done with its own) and stops consuming until
+ * resolve_positions has read where to resume from Postgres. */
 static void forget_positions(struct bridge *bridge)
 {
-    drop_batch(bridge);
+    struct error err;
+    collect_all_stored(bridge, &err); /* stored or not, Postgres will tell */
+    drop_all_lanes(bridge);
     rd_kafka_topic_partition_list_t *assignment = NULL;
     if (rd_kafka_assignment(bridge->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_pause_partitions(bridge->consumer, assignment);
@@ -168,7 +260,10 @@ static void on_assign(struct bridge *bridge, rd_kafka_topic_partition_list_t *pa
     bridge->positions = positions;
     bridge->position_count = (size_t)partitions->cnt;
     for (int i = 0; i < partitions->cnt; i++)
-        positions[i] = (struct position){partitions->elems[i].partition, RECORD_WRITER_NO_OFFSET, -1};
+        positions[i] = (struct position){.partition = partitions->elems[i].partition,
+                                         .stored = RECORD_WRITER_NO_OFFSET,
+                                         .submitted = RECORD_WRITER_NO_OFFSET,
+                                         .expected = -1};
     rd_kafka_assign(bridge->consumer, partitions);
     rd_kafka_pause_partitions(bridge->consumer, partitions);
     bridge->positions_known = false;
@@ -182,9 +277,11 @@ static void on_revoke(struct bridge *bridge, rd_kafka_topic_partition_list_t *pa
      * dropped and the next owner reads it from the offsets in Postgres. */
     log_info("revoked %d partitions", partitions->cnt);
     struct error err;
-    if (bridge->positions_known && record_batch_messages(bridge->batch) > 0 && store_batch(bridge, &err) < 0)
-        log_warn("could not store the batch before the rebalance (%s); the next owner reads it again", err.message);
-    drop_batch(bridge);
+    if (bridge->positions_known && store_everything(bridge, &err) < 0)
+        log_warn("could not store the batches before the rebalance (%s); the next owner reads them again",
+                 err.message);
+    collect_all_stored(bridge, &err); /* after a failure, the others still */
+    drop_all_lanes(bridge);
     rd_kafka_assign(bridge->consumer, NULL);
     bridge->position_count = 0;
     bridge->positions_known = false;
@@ -272,8 +369,8 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
 {
     struct stored_offset *stored = NULL;
     size_t stored_count = 0;
-    if (record_writer_load_offsets(bridge->writer, bridge->settings->shared.kafka_topic, &stored, &stored_count,
-                                   err) < 0)
+    if (record_writer_load_offsets(bridge->filling->writer, bridge->settings->shared.kafka_topic, &stored,
+                                   &stored_count, err) < 0)
         return -1;
     rd_kafka_topic_partition_list_t *unknown = rd_kafka_topic_partition_list_new(1);
     for (size_t i = 0; i < bridge->position_count; i++) {
@@ -283,7 +380,7 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
             if (stored[j].partition == position->partition)
                 position->stored = stored[j].next_offset;
         }
-        position->expected = position->stored;
+        position->expected = position->submitted = position->stored;
         if (position->stored == RECORD_WRITER_NO_OFFSET)
             rd_kafka_topic_partition_list_add(unknown, bridge->settings->shared.kafka_topic, position->partition);
         rd_kafka_topic_partition_list_add(targets, bridge->settings->shared.kafka_topic, position->partition)->offset =
@@ -355,6 +452,15 @@ static void try_resolve_positions(struct bridge *bridge, int timeout_ms)
     bridge->retry_ms = bridge->retry_ms < RETRY_MAX_MS ? bridge->retry_ms * 2 : RETRY_MAX_MS;
 }
 
+static int connect_lanes(struct bridge *bridge, struct error *err)
+{
+    for (size_t i = 0; i < LANES; i++) {
+        if (record_writer_connect(bridge->lanes[i].writer, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 struct bridge *bridge_open(const struct bridge_settings *settings, struct error *err)
 {
     struct bridge *bridge = calloc(1, sizeof *bridge);
@@ -377,11 +483,18 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
         .fetcher_wakes = metrics_counter("tickerflow_bridge_fetcher_wakes_total",
                                          "Seeks that restarted fetching of partitions librdkafka left idle"),
     };
-    if ((bridge->batch = record_batch_new(err)) == NULL ||
-        (bridge->writer = record_writer_new(settings->shared.database_url, err)) == NULL)
+    bridge->filling = &bridge->lanes[0];
+    for (size_t i = 0; i < LANES; i++) {
+        if ((bridge->lanes[i].batch = record_batch_new(err)) == NULL ||
+            (bridge->lanes[i].writer = record_writer_new(settings->shared.database_url, err)) == NULL)
+            goto fail;
+    }
+    if ((bridge->worker = store_worker_start(err)) == NULL)
         goto fail;
+    /* All connections now: the schema check a connection makes could otherwise wait for
+     * another's open transaction. */
     int backoff_ms = RETRY_MIN_MS;
-    while (record_writer_connect(bridge->writer, err) < 0) {
+    while (connect_lanes(bridge, err) < 0) {
         if (shutdown_requested())
             goto fail;
         log_warn("PostgreSQL unavailable (retrying in %d ms): %s", backoff_ms, err->message);
@@ -418,8 +531,9 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
     }
     if (!bridge->positions_known || !is_next(bridge, message))
         return;
-    if (record_batch_messages(bridge->batch) == 0)
-        bridge->batch_started_ms = monotonic_ms();
+    struct lane *lane = bridge->filling;
+    if (record_batch_messages(lane->batch) == 0)
+        lane->started_ms = monotonic_ms();
 
     rd_kafka_timestamp_type_t timestamp_type;
     int64_t timestamp_ms = rd_kafka_message_timestamp(message, &timestamp_type);
@@ -429,12 +543,12 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
     int rc;
     bool added_row = false;
     if (ticker_decode(message->payload, message->len, &ticker, &err) == 0) {
-        rc = record_batch_add(bridge->batch, &ticker, &origin, &err);
+        rc = record_batch_add(lane->batch, &ticker, &origin, &err);
         added_row = rc == 0;
     } else {
         log_warn("dead-lettered malformed message at %s/%" PRId32 "@%" PRId64 ": %s",
                  rd_kafka_topic_name(message->rkt), message->partition, message->offset, err.message);
-        rc = record_batch_reject(bridge->batch, &origin, err.message, &err);
+        rc = record_batch_reject(lane->batch, &origin, err.message, &err);
     }
     if (rc < 0) {
         log_error("cannot batch message at %" PRId32 "@%" PRId64 ": %s; stopping", message->partition,
@@ -443,10 +557,10 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
         return;
     }
     /* Hand rows to Postgres while the batch fills, so it inserts while we decode. */
-    if (added_row && record_batch_rows(bridge->batch) % STREAM_ROWS == 0 &&
-        record_writer_stream(bridge->writer, bridge->batch, &err) < 0) {
+    if (added_row && record_batch_rows(lane->batch) % STREAM_ROWS == 0 &&
+        record_writer_stream(lane->writer, lane->batch, &err) < 0) {
         log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
-                 record_batch_messages(bridge->batch), err.message);
+                 record_batch_messages(lane->batch), err.message);
         forget_positions(bridge);
     }
 }
@@ -502,9 +616,16 @@ void bridge_poll(struct bridge *bridge, int timeout_ms)
         try_resolve_positions(bridge, timeout_ms);
         return;
     }
+    struct error err;
+    if (bridge->storing > 0 && store_worker_finished(bridge->worker) && collect_stored(bridge, &err) < 0) {
+        forget_positions(bridge);
+        return;
+    }
     /* Behind the broker, or reading: look again soon, and wake the fetcher if it sleeps. */
     bool watching = bridge->flowing || bridge->behind;
     int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
+    if (bridge->storing > 0 && wait_ms > COLLECT_EVERY_MS)
+        wait_ms = COLLECT_EVERY_MS;
     rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, wait_ms);
     bridge->flowing = message != NULL;
     if (message == NULL) {
@@ -518,23 +639,31 @@ void bridge_poll(struct bridge *bridge, int timeout_ms)
 
 int bridge_time_to_flush_ms(const struct bridge *bridge)
 {
-    size_t messages = record_batch_messages(bridge->batch);
+    const struct lane *lane = bridge->filling;
+    size_t messages = record_batch_messages(lane->batch);
     if (messages == 0)
         return IDLE_POLL_MS;
     if (messages >= (size_t)bridge->settings->batch_max_rows)
         return 0;
-    int64_t due_ms = bridge->batch_started_ms + bridge->settings->batch_max_wait_ms - monotonic_ms();
+    int64_t due_ms = lane->started_ms + bridge->settings->batch_max_wait_ms - monotonic_ms();
     return due_ms > 0 ? (int)due_ms : 0;
 }
 
 void bridge_flush(struct bridge *bridge)
 {
     struct error err;
-    if (record_batch_messages(bridge->batch) == 0 || store_batch(bridge, &err) == 0)
+    if (record_batch_messages(bridge->filling->batch) == 0)
         return;
-    log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
-             record_batch_messages(bridge->batch), err.message);
-    forget_positions(bridge);
+    /* Make room in the worker's queue (waiting, if Postgres is the slower). */
+    if (bridge->storing == STORE_WORKER_QUEUE && collect_stored(bridge, &err) < 0) {
+        forget_positions(bridge);
+        return;
+    }
+    if (submit_filling(bridge, &err) < 0) {
+        log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
+                 record_batch_messages(bridge->filling->batch), err.message);
+        forget_positions(bridge);
+    }
 }
 
 static struct totals current_totals(const struct bridge *bridge)
@@ -572,17 +701,20 @@ void bridge_close(struct bridge *bridge)
         return;
     if (bridge->consumer != NULL) {
         struct error err;
-        if (bridge->positions_known && record_batch_messages(bridge->batch) > 0 && store_batch(bridge, &err) < 0)
-            log_warn("last batch not stored (%s); it will be read again", err.message);
+        if (bridge->positions_known && store_everything(bridge, &err) < 0)
+            log_warn("last batches not stored (%s); they will be read again", err.message);
         rd_kafka_consumer_close(bridge->consumer);
         rd_kafka_destroy(bridge->consumer);
         struct totals t = current_totals(bridge);
         log_info("stored %" PRId64 " rows and %" PRId64 " dead letters in %" PRId64 " batches", t.stored,
                  t.dead_letters, t.batches);
     }
-    record_writer_destroy(bridge->writer);
-    record_batch_destroy(bridge->batch);
+    store_worker_stop(bridge->worker); /* waits for a batch it still holds */
+    for (size_t i = 0; i < LANES; i++) {
+        record_writer_destroy(bridge->lanes[i].writer);
+        record_batch_destroy(bridge->lanes[i].batch);
+        free(bridge->lanes[i].expected);
+    }
     free(bridge->positions);
-    free(bridge->expected);
     free(bridge);
 }

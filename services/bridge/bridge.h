@@ -8,8 +8,12 @@
  * row. Kafka's committed offsets are written after each batch only for monitoring (and
  * are the starting point of partitions Postgres has no offset for yet).
  *
- * Everything runs on the main thread; librdkafka callbacks (rebalance, commit results)
- * are served from inside bridge_poll.
+ * Consuming and batching run on the main thread; librdkafka callbacks (rebalance, commit
+ * results) are served from inside bridge_poll. Each batch streams its rows on a
+ * connection of its own (a "lane"); a full batch goes to the store worker's thread, which
+ * ends its COPY and commits it while the main thread fills the next on another lane.
+ * Batches commit one at a time, in order, so each one's expected offsets are those the
+ * previous one stored.
  */
 #ifndef BRIDGE_BRIDGE_H
 #define BRIDGE_BRIDGE_H
