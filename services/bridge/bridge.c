@@ -363,8 +363,24 @@ static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
     return consumer;
 }
 
+/* The first offset the broker still holds of `partition`. */
+static int first_offset(struct bridge *bridge, int32_t partition, int64_t *offset, struct error *err)
+{
+    int64_t low, high;
+    rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(
+        bridge->consumer, bridge->settings->shared.kafka_topic, partition, &low, &high, COMMITTED_TIMEOUT_MS);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return error_set(err, "reading the first offset of partition %d: %s", (int)partition, rd_kafka_err2str(code));
+    *offset = low;
+    return 0;
+}
+
 /* The seek target of each assigned partition: its offset in Postgres; without one, the
- * group's committed offset in Kafka; without that, the beginning. */
+ * group's committed offset in Kafka; without that, the first offset the broker holds.
+ * Always a real offset, never "beginning": the bridge then knows where every partition
+ * stands before its first message, and wake_starved_fetcher can restart any of them (a
+ * partition that had delivered nothing was left out, and a backlog in a fresh database
+ * drained with one-second stalls, partitions one after another). */
 static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t *targets, struct error *err)
 {
     struct stored_offset *stored = NULL;
@@ -396,7 +412,10 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
         for (int i = 0; rc == 0 && i < unknown->cnt; i++) {
             rd_kafka_topic_partition_t *target =
                 rd_kafka_topic_partition_list_find(targets, unknown->elems[i].topic, unknown->elems[i].partition);
-            target->offset = unknown->elems[i].offset >= 0 ? unknown->elems[i].offset : RD_KAFKA_OFFSET_BEGINNING;
+            target->offset = unknown->elems[i].offset;
+            if (target->offset < 0)
+                rc = first_offset(bridge, target->partition, &target->offset, err);
+            position_of(bridge, target->partition)->expected = target->offset;
         }
     }
     rd_kafka_topic_partition_list_destroy(unknown);
@@ -423,7 +442,8 @@ static int resolve_positions(struct bridge *bridge, struct error *err)
     if (rc == 0) {
         rd_kafka_resume_partitions(bridge->consumer, targets);
         for (size_t i = 0; i < bridge->position_count; i++)
-            log_debug("partition %d resumes at %" PRId64, bridge->positions[i].partition, bridge->positions[i].stored);
+            log_debug("partition %d resumes at %" PRId64 " (stored in PostgreSQL: %" PRId64 ")",
+                      bridge->positions[i].partition, bridge->positions[i].expected, bridge->positions[i].stored);
         log_info("reading %d partitions from the positions stored in PostgreSQL", targets->cnt);
     }
     rd_kafka_topic_partition_list_destroy(targets);
