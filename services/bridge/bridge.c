@@ -315,9 +315,11 @@ static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
     char session_timeout[24], prefetch_messages[24];
     snprintf(session_timeout, sizeof session_timeout, "%lld", bridge->settings->session_timeout_ms);
     snprintf(prefetch_messages, sizeof prefetch_messages, "%lld", bridge->settings->prefetch_messages);
-    /* Fetch about a queue's worth per request (~200 bytes a message with its record
-     * overhead): smaller fetches leave the queue refilling in steps, with stalls between. */
-    long long fetch_bytes = bridge->settings->prefetch_messages * 200;
+    /* Fetch about a queue's worth per request (~100 bytes a message on the wire: JSON, key
+     * and record header). Smaller fetches leave the queue refilling in steps, with stalls
+     * between; twice that (the old setting) held up to two queues' worth per partition in
+     * fetch buffers, ~2 MB more peak RSS for the same drain rate. */
+    long long fetch_bytes = bridge->settings->prefetch_messages * 100;
     fetch_bytes = fetch_bytes < 65536 ? 65536 : fetch_bytes > 4194304 ? 4194304 : fetch_bytes;
     char partition_fetch_bytes[24];
     snprintf(partition_fetch_bytes, sizeof partition_fetch_bytes, "%lld", fetch_bytes);
