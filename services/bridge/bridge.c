@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "kafka.h"
 #include "log.h"
@@ -14,6 +13,7 @@
 #include "shutdown.h"
 #include "store_worker.h"
 #include "ticker.h"
+#include "timestamp.h"
 
 #define REPORT_INTERVAL_MS 60000
 #define IDLE_POLL_MS 100
@@ -87,13 +87,6 @@ struct bridge {
     int64_t last_report_ms;
 };
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 static struct position *position_of(struct bridge *bridge, int32_t partition)
 {
     for (size_t i = 0; i < bridge->position_count; i++) {
@@ -158,7 +151,7 @@ static int submit_filling(struct bridge *bridge, struct error *err)
         }
     }
     lane->refused_before = record_batch_dead_letters(lane->batch);
-    lane->submitted_ms = monotonic_ms();
+    lane->submitted_ms = timestamp_monotonic_ms();
     store_worker_submit(bridge->worker, lane->writer, lane->batch, bridge->settings->shared.kafka_topic, expected);
     bridge->storing++;
     bridge->filling = lane_after(bridge, lane, 1);
@@ -172,7 +165,7 @@ static void account_stored(struct bridge *bridge, struct lane *lane, int64_t sto
     log_debug("stored %zu messages: batch filled in %" PRId64 " ms, written in %" PRId64 " ms (%" PRId64
               " ms after it was filled)",
               record_batch_messages(batch), lane->submitted_ms - lane->started_ms, store_ms,
-              monotonic_ms() - lane->submitted_ms);
+              timestamp_monotonic_ms() - lane->submitted_ms);
     size_t count;
     const struct record_batch_offset *offsets = record_batch_offsets(batch, &count);
     size_t refused_rows = record_batch_dead_letters(batch) - lane->refused_before;
@@ -454,7 +447,7 @@ static int resolve_positions(struct bridge *bridge, struct error *err)
 
 static void try_resolve_positions(struct bridge *bridge, int timeout_ms)
 {
-    int64_t now_ms = monotonic_ms();
+    int64_t now_ms = timestamp_monotonic_ms();
     if (now_ms < bridge->next_resolve_ms) {
         /* Keep serving the group (heartbeats, rebalances) while waiting to retry. */
         rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, timeout_ms);
@@ -491,7 +484,7 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
         return NULL;
     }
     bridge->settings = settings;
-    bridge->last_report_ms = monotonic_ms();
+    bridge->last_report_ms = timestamp_monotonic_ms();
     bridge->retry_ms = RETRY_MIN_MS;
     bridge->metrics = (struct bridge_metrics){
         .stored = metrics_counter("tickerflow_bridge_rows_stored_total", "Rows committed to records"),
@@ -555,7 +548,7 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
         return;
     struct lane *lane = bridge->filling;
     if (record_batch_messages(lane->batch) == 0)
-        lane->started_ms = monotonic_ms();
+        lane->started_ms = timestamp_monotonic_ms();
 
     rd_kafka_timestamp_type_t timestamp_type;
     int64_t timestamp_ms = rd_kafka_message_timestamp(message, &timestamp_type);
@@ -598,7 +591,7 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
  * were a message to arrive meanwhile, the seek drops it and it is fetched again. */
 static void wake_starved_fetcher(struct bridge *bridge)
 {
-    int64_t now_ms = monotonic_ms();
+    int64_t now_ms = timestamp_monotonic_ms();
     if (now_ms - bridge->last_wake_ms < WAKE_FETCHER_EVERY_MS) {
         bridge->behind = true; /* not looked yet: keep watching until we do */
         return;
@@ -667,7 +660,7 @@ int bridge_time_to_flush_ms(const struct bridge *bridge)
         return IDLE_POLL_MS;
     if (messages >= (size_t)bridge->settings->batch_max_rows)
         return 0;
-    int64_t due_ms = lane->started_ms + bridge->settings->batch_max_wait_ms - monotonic_ms();
+    int64_t due_ms = lane->started_ms + bridge->settings->batch_max_wait_ms - timestamp_monotonic_ms();
     return due_ms > 0 ? (int)due_ms : 0;
 }
 
@@ -696,7 +689,7 @@ static struct totals current_totals(const struct bridge *bridge)
 
 void bridge_report(struct bridge *bridge)
 {
-    int64_t now_ms = monotonic_ms();
+    int64_t now_ms = timestamp_monotonic_ms();
     if (now_ms - bridge->last_report_ms < REPORT_INTERVAL_MS)
         return;
     struct totals t = current_totals(bridge), *r = &bridge->reported;

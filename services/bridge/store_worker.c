@@ -3,7 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "timestamp.h"
 
 struct store_job {
     /* Owned by the worker from submit to collect. */
@@ -29,13 +30,6 @@ struct store_worker {
     bool stopping;
 };
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 static void *run_jobs(void *context)
 {
     struct store_worker *worker = context;
@@ -50,14 +44,14 @@ static void *run_jobs(void *context)
         pthread_mutex_unlock(&worker->lock);
 
         /* Nobody else touches a started job until it is collected. */
-        int64_t started_ms = monotonic_ms();
+        int64_t started_ms = timestamp_monotonic_ms();
         struct error err = {{0}};
         int result = record_writer_store(job->writer, job->batch, job->topic, job->expected, &err);
 
         pthread_mutex_lock(&worker->lock);
         job->result = result;
         job->err = err;
-        job->store_ms = monotonic_ms() - started_ms;
+        job->store_ms = timestamp_monotonic_ms() - started_ms;
         job->finished = true;
         pthread_cond_broadcast(&worker->changed);
     }

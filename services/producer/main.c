@@ -29,13 +29,6 @@ static bool is_healthy(void *unused, char *reason, size_t size)
     return false;
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 static uint64_t pick_random_seed(long long configured)
 {
     if (configured != 0)
@@ -48,7 +41,7 @@ static uint64_t pick_random_seed(long long configured)
 /* Serves delivery reports until `due_ms` (monotonic), noticing shutdown within 100 ms. */
 static void wait_until(struct publisher *publisher, int64_t due_ms)
 {
-    for (int64_t now_ms = monotonic_ms(); now_ms < due_ms && !shutdown_requested(); now_ms = monotonic_ms()) {
+    for (int64_t now_ms = timestamp_monotonic_ms(); now_ms < due_ms && !shutdown_requested(); now_ms = timestamp_monotonic_ms()) {
         int64_t wait_ms = due_ms - now_ms;
         publisher_poll(publisher, wait_ms < 100 ? (int)wait_ms : 100);
     }
@@ -98,12 +91,12 @@ static int run(const struct producer_settings *settings)
              settings->spread_moves ? "spread over the interval" : "all at once",
              settings->dry_run ? " (dry run: printing to stdout)" : "");
     atomic_store(&publishing, true);
-    int64_t interval_start_ms = monotonic_ms();
+    int64_t interval_start_ms = timestamp_monotonic_ms();
     while (!shutdown_requested()) {
         if (publish_interval(settings, walk, publisher, interval_start_ms, &err) < 0)
             goto fail;
         interval_start_ms += settings->interval_ms;
-        int64_t now_ms = monotonic_ms();
+        int64_t now_ms = timestamp_monotonic_ms();
         if (now_ms > interval_start_ms + settings->interval_ms) {
             log_warn("fell %lld ms behind schedule; skipping ahead", (long long)(now_ms - interval_start_ms));
             interval_start_ms = now_ms;
