@@ -28,8 +28,6 @@
 #define WAKE_FETCHER_EVERY_MS 20
 /* While the store worker holds a batch, how often to look whether it is done. */
 #define COLLECT_EVERY_MS 5
-/* One lane fills while the others are stored. */
-#define LANES (STORE_WORKER_QUEUE + 1)
 
 /* The bridge's counters, served on /metrics and summed up in the log. */
 struct bridge_metrics {
@@ -49,13 +47,12 @@ struct totals {
 /* What this bridge knows of one assigned partition. */
 struct position {
     int32_t partition;
-    int64_t stored;    /* next offset according to bridge_offsets, or RECORD_WRITER_NO_OFFSET */
-    int64_t submitted; /* what `stored` becomes once the batches given to the store worker are stored */
-    int64_t expected;  /* offset of the next message to accept, -1 to accept the first that comes */
+    int64_t stored;   /* next offset according to bridge_offsets, or RECORD_WRITER_NO_OFFSET */
+    int64_t expected; /* offset of the next message to accept, -1 to accept the first that comes */
 };
 
-/* A batch and the connection its rows stream to. The bridge has LANES of them, used in
- * turn: messages go to one while the store worker commits the others. */
+/* A batch and the connection its rows stream to. The bridge has two, used in turn:
+ * messages go to one while the store worker commits the other. */
 struct lane {
     struct record_batch *batch;
     struct record_writer *writer;
@@ -68,9 +65,9 @@ struct lane {
 struct bridge {
     const struct bridge_settings *settings;
     rd_kafka_t *consumer;
-    struct lane lanes[LANES];
+    struct lane lanes[2];
     struct lane *filling;  /* the lane new messages go to */
-    size_t storing;        /* lanes before `filling` that the store worker holds */
+    struct lane *storing;  /* the lane the store worker holds, NULL when it holds none */
     struct store_worker *worker;
 
     struct position *positions; /* of the current assignment */
@@ -117,22 +114,15 @@ static void drop_lane(struct bridge *bridge, struct lane *lane)
     record_batch_clear(lane->batch);
 }
 
-/* The lane `steps` after (or, negative, before) `lane` in the ring. */
-static struct lane *lane_after(struct bridge *bridge, const struct lane *lane, int steps)
+static void drop_both_lanes(struct bridge *bridge)
 {
-    ptrdiff_t index = ((lane - bridge->lanes) + steps + LANES) % LANES;
-    return &bridge->lanes[index];
+    drop_lane(bridge, &bridge->lanes[0]);
+    drop_lane(bridge, &bridge->lanes[1]);
 }
 
-static void drop_all_lanes(struct bridge *bridge)
-{
-    for (size_t i = 0; i < LANES; i++)
-        drop_lane(bridge, &bridge->lanes[i]);
-}
-
-/* Hands the filling batch to the store worker, with the offsets its partitions must
- * have in Postgres once the batches before it are stored, and starts filling the next
- * lane. Only while the worker has room. */
+/* Hands the filling batch to the store worker, with the offsets its partitions have in
+ * Postgres (the previous batch is collected by now), and starts filling the other lane.
+ * Only while the worker holds nothing. */
 static int submit_filling(struct bridge *bridge, struct error *err)
 {
     struct lane *lane = bridge->filling;
@@ -144,17 +134,13 @@ static int submit_filling(struct bridge *bridge, struct error *err)
     lane->expected = expected;
     for (size_t i = 0; i < count; i++) {
         struct position *position = position_of(bridge, offsets[i].partition);
-        expected[i] = RECORD_WRITER_NO_OFFSET;
-        if (position != NULL) {
-            expected[i] = position->submitted;
-            position->submitted = offsets[i].next_offset;
-        }
+        expected[i] = position != NULL ? position->stored : RECORD_WRITER_NO_OFFSET;
     }
     lane->refused_before = record_batch_dead_letters(lane->batch);
     lane->submitted_ms = timestamp_monotonic_ms();
     store_worker_submit(bridge->worker, lane->writer, lane->batch, bridge->settings->shared.kafka_topic, expected);
-    bridge->storing++;
-    bridge->filling = lane_after(bridge, lane, 1);
+    bridge->storing = lane;
+    bridge->filling = lane == &bridge->lanes[0] ? &bridge->lanes[1] : &bridge->lanes[0];
     return 0;
 }
 
@@ -181,16 +167,16 @@ static void account_stored(struct bridge *bridge, struct lane *lane, int64_t sto
     record_batch_clear(batch);
 }
 
-/* Waits for the oldest batch the store worker holds, if any. On failure the batch stays
- * in its lane, for forget_positions to drop. */
+/* Waits for the batch the store worker holds, if any. On failure the batch stays in its
+ * lane, for forget_positions to drop. */
 static int collect_stored(struct bridge *bridge, struct error *err)
 {
-    if (bridge->storing == 0)
+    struct lane *lane = bridge->storing;
+    if (lane == NULL)
         return 0;
-    struct lane *lane = lane_after(bridge, bridge->filling, -(int)bridge->storing);
     int64_t store_ms;
     int rc = store_worker_collect(bridge->worker, &store_ms, err);
-    bridge->storing--;
+    bridge->storing = NULL;
     if (rc < 0) {
         log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
                  record_batch_messages(lane->batch), err->message);
@@ -200,23 +186,10 @@ static int collect_stored(struct bridge *bridge, struct error *err)
     return 0;
 }
 
-/* Waits for every batch the store worker holds. After a failure the others are still
- * waited for (a later one may be stored: its offsets say so), and -1 is returned. */
-static int collect_all_stored(struct bridge *bridge, struct error *err)
-{
-    int rc = 0;
-    struct error later;
-    while (bridge->storing > 0) {
-        if (collect_stored(bridge, rc == 0 ? err : &later) < 0)
-            rc = -1;
-    }
-    return rc;
-}
-
-/* Stores the batches in the worker and then the filling one, waiting for all. */
+/* Stores the batch in the worker and then the filling one, waiting for both. */
 static int store_everything(struct bridge *bridge, struct error *err)
 {
-    if (collect_all_stored(bridge, err) < 0)
+    if (collect_stored(bridge, err) < 0)
         return -1;
     if (record_batch_messages(bridge->filling->batch) == 0)
         return 0;
@@ -230,8 +203,8 @@ static int store_everything(struct bridge *bridge, struct error *err)
 static void forget_positions(struct bridge *bridge)
 {
     struct error err;
-    collect_all_stored(bridge, &err); /* stored or not, Postgres will tell */
-    drop_all_lanes(bridge);
+    collect_stored(bridge, &err); /* stored or not, Postgres will tell */
+    drop_both_lanes(bridge);
     rd_kafka_topic_partition_list_t *assignment = NULL;
     if (rd_kafka_assignment(bridge->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_pause_partitions(bridge->consumer, assignment);
@@ -253,10 +226,7 @@ static void on_assign(struct bridge *bridge, rd_kafka_topic_partition_list_t *pa
     bridge->positions = positions;
     bridge->position_count = (size_t)partitions->cnt;
     for (int i = 0; i < partitions->cnt; i++)
-        positions[i] = (struct position){.partition = partitions->elems[i].partition,
-                                         .stored = RECORD_WRITER_NO_OFFSET,
-                                         .submitted = RECORD_WRITER_NO_OFFSET,
-                                         .expected = -1};
+        positions[i] = (struct position){partitions->elems[i].partition, RECORD_WRITER_NO_OFFSET, -1};
     rd_kafka_assign(bridge->consumer, partitions);
     rd_kafka_pause_partitions(bridge->consumer, partitions);
     bridge->positions_known = false;
@@ -273,8 +243,7 @@ static void on_revoke(struct bridge *bridge, rd_kafka_topic_partition_list_t *pa
     if (bridge->positions_known && store_everything(bridge, &err) < 0)
         log_warn("could not store the batches before the rebalance (%s); the next owner reads them again",
                  err.message);
-    collect_all_stored(bridge, &err); /* after a failure, the others still */
-    drop_all_lanes(bridge);
+    drop_both_lanes(bridge); /* what could not be stored */
     rd_kafka_assign(bridge->consumer, NULL);
     bridge->position_count = 0;
     bridge->positions_known = false;
@@ -391,7 +360,7 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
             if (stored[j].partition == position->partition)
                 position->stored = stored[j].next_offset;
         }
-        position->expected = position->submitted = position->stored;
+        position->expected = position->stored;
         if (position->stored == RECORD_WRITER_NO_OFFSET)
             rd_kafka_topic_partition_list_add(unknown, bridge->settings->shared.kafka_topic, position->partition);
         rd_kafka_topic_partition_list_add(targets, bridge->settings->shared.kafka_topic, position->partition)->offset =
@@ -469,7 +438,7 @@ static void try_resolve_positions(struct bridge *bridge, int timeout_ms)
 
 static int connect_lanes(struct bridge *bridge, struct error *err)
 {
-    for (size_t i = 0; i < LANES; i++) {
+    for (size_t i = 0; i < 2; i++) {
         if (record_writer_connect(bridge->lanes[i].writer, err) < 0)
             return -1;
     }
@@ -499,15 +468,15 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
                                          "Seeks that restarted fetching of partitions librdkafka left idle"),
     };
     bridge->filling = &bridge->lanes[0];
-    for (size_t i = 0; i < LANES; i++) {
+    for (size_t i = 0; i < 2; i++) {
         if ((bridge->lanes[i].batch = record_batch_new(err)) == NULL ||
             (bridge->lanes[i].writer = record_writer_new(settings->shared.database_url, err)) == NULL)
             goto fail;
     }
     if ((bridge->worker = store_worker_start(err)) == NULL)
         goto fail;
-    /* All connections now: the schema check a connection makes could otherwise wait for
-     * another's open transaction. */
+    /* Both connections now: the schema check a connection makes could otherwise wait for
+     * the other's open transaction. */
     int backoff_ms = RETRY_MIN_MS;
     while (connect_lanes(bridge, err) < 0) {
         if (shutdown_requested())
@@ -632,14 +601,14 @@ void bridge_poll(struct bridge *bridge, int timeout_ms)
         return;
     }
     struct error err;
-    if (bridge->storing > 0 && store_worker_finished(bridge->worker) && collect_stored(bridge, &err) < 0) {
+    if (bridge->storing != NULL && store_worker_finished(bridge->worker) && collect_stored(bridge, &err) < 0) {
         forget_positions(bridge);
         return;
     }
     /* Behind the broker, or reading: look again soon, and wake the fetcher if it sleeps. */
     bool watching = bridge->flowing || bridge->behind;
     int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
-    if (bridge->storing > 0 && wait_ms > COLLECT_EVERY_MS)
+    if (bridge->storing != NULL && wait_ms > COLLECT_EVERY_MS)
         wait_ms = COLLECT_EVERY_MS;
     rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, wait_ms);
     bridge->flowing = message != NULL;
@@ -669,8 +638,9 @@ void bridge_flush(struct bridge *bridge)
     struct error err;
     if (record_batch_messages(bridge->filling->batch) == 0)
         return;
-    /* Make room in the worker's queue (waiting, if Postgres is the slower). */
-    if (bridge->storing == STORE_WORKER_QUEUE && collect_stored(bridge, &err) < 0) {
+    /* The previous batch first (waiting, if Postgres is the slower): this one's expected
+     * offsets are those it stores. */
+    if (collect_stored(bridge, &err) < 0) {
         forget_positions(bridge);
         return;
     }
@@ -725,7 +695,7 @@ void bridge_close(struct bridge *bridge)
                  t.dead_letters, t.batches);
     }
     store_worker_stop(bridge->worker); /* waits for a batch it still holds */
-    for (size_t i = 0; i < LANES; i++) {
+    for (size_t i = 0; i < 2; i++) {
         record_writer_destroy(bridge->lanes[i].writer);
         record_batch_destroy(bridge->lanes[i].batch);
         free(bridge->lanes[i].expected);
