@@ -41,7 +41,8 @@ static uint64_t pick_random_seed(long long configured)
 /* Serves delivery reports until `due_ms` (monotonic), noticing shutdown within 100 ms. */
 static void wait_until(struct publisher *publisher, int64_t due_ms)
 {
-    for (int64_t now_ms = timestamp_monotonic_ms(); now_ms < due_ms && !shutdown_requested(); now_ms = timestamp_monotonic_ms()) {
+    for (int64_t now_ms = timestamp_monotonic_ms(); now_ms < due_ms && !shutdown_requested();
+         now_ms = timestamp_monotonic_ms()) {
         int64_t wait_ms = due_ms - now_ms;
         publisher_poll(publisher, wait_ms < 100 ? (int)wait_ms : 100);
     }
