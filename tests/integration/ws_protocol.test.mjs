@@ -26,6 +26,19 @@ before(async () => {
   });
   await waitFor('rows of all 10 tickers', () => stack.db.count('SELECT count(DISTINCT name) FROM records') === 10,
     { timeoutMs: 30000 });
+  // Every test below relies on the server streaming all ten tickers (it learns them from its
+  // own Kafka reader, not from the rows the bridge stored). Once, in CI, it did not for ~25 s
+  // and four tests failed in confusing ways; this fails here instead, with the server's log.
+  const probe = await openClient(stack.port);
+  probe.send({ op: 'subscribe', tickers: '*' });
+  try {
+    await waitFor('the server to stream all 10 tickers', () => new Set(probe.ticks().map((m) => m.name)).size === 10,
+      { timeoutMs: 10000 });
+  } catch (error) {
+    throw new Error(`${error.message}\n--- api log (last 4000 characters) ---\n${stack.daemons.api.log().slice(-4000)}`);
+  } finally {
+    probe.close();
+  }
 });
 
 after(async () => {
