@@ -1,0 +1,99 @@
+/*
+ * The candle math of the aggregator: event-time tumbling windows over the tickers of one
+ * Kafka partition. Pure (no I/O), so it is unit-tested on its own.
+ *
+ * A tick at event time t belongs to the window [s, s + length) with s = floor(t / length)
+ * × length, aligned to the Unix epoch. Per window and ticker the candle holds:
+ *   open / close  the value of the window's first / last tick in event-time order
+ *                 (ticks with equal times keep their order in the partition),
+ *   high / low    the largest / smallest value,
+ *   up / down     how many of its ticks moved the ticker up / down from the tick before it
+ *                 in event time, which may lie in an earlier window: summed over windows,
+ *                 the moves add up exactly, so larger candles roll up by plain sums,
+ *   ticks         how many ticks it holds.
+ *
+ * The watermark is the newest event time seen in the partition minus the allowed
+ * out-of-orderness. A window closes (its candle is emitted) once the watermark reaches its
+ * end. It is kept for `allowed_lateness` more: a tick arriving meanwhile corrects it, and
+ * the corrected candle is emitted again. After that the window is purged and a tick for it
+ * is too late: refused, never applied.
+ *
+ * Restarts: everything the book holds can be rebuilt by restoring the watermark and the
+ * anchors (the last tick of each ticker's purged windows) and re-adding the messages from
+ * window_book_replay_offset on. Because a window is never re-created once purged and the
+ * restored watermark is the newest, the replay rebuilds exactly the windows the book held,
+ * and a restarted aggregator emits the same candles as one that never stopped.
+ */
+#ifndef AGGREGATOR_WINDOW_BOOK_H
+#define AGGREGATOR_WINDOW_BOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "ticker.h"
+
+/* No event seen yet: the watermark is below every event time. */
+#define WINDOW_BOOK_NO_TIME INT64_MIN
+
+struct window_rules {
+    int64_t length_us;             /* 60,000,000 for one-minute candles */
+    int64_t out_of_orderness_us;   /* how far the watermark trails the newest event */
+    int64_t allowed_lateness_us;   /* how long a closed window still takes corrections */
+};
+
+/* One ticker's candle of one window: plain data. */
+struct candle {
+    char name[TICKER_NAME_MAX + 1];
+    int64_t start_us, end_us;
+    int32_t open, high, low, close;
+    int64_t up_moves, down_moves, ticks;
+};
+
+enum window_verdict {
+    WINDOW_ACCEPTED,
+    WINDOW_TOO_LATE, /* its window was already purged: the tick is not applied */
+};
+
+struct window_book;
+
+/* Returns NULL (err set) for rules that make no sense or when out of memory.
+ * Destroy with window_book_destroy. */
+struct window_book *window_book_new(const struct window_rules *rules, struct error *err);
+void window_book_destroy(struct window_book *book);
+
+/* Restoring a saved state, before the first window_book_add: the newest event time the
+ * book had seen, and each ticker's anchor (its last tick before any window it holds). */
+void window_book_restore_newest(struct window_book *book, int64_t newest_event_us);
+int window_book_restore_anchor(struct window_book *book, const char *name, int64_t time_us, int32_t value,
+                               struct error *err);
+
+/* Adds one tick, read at `offset` of the partition (offsets only grow between restores).
+ * Fails only when out of memory; *verdict says whether the tick was applied. */
+int window_book_add(struct window_book *book, const struct ticker *tick, int64_t offset,
+                    enum window_verdict *verdict, struct error *err);
+
+/* The newest event time seen, and the watermark; WINDOW_BOOK_NO_TIME before any. */
+int64_t window_book_newest_us(const struct window_book *book);
+int64_t window_book_watermark_us(const struct window_book *book);
+
+/* Called by window_book_flush; a non-zero return stops the flush and is passed on. */
+typedef int window_candle_fn(void *context, const struct candle *candle);
+typedef int window_anchor_fn(void *context, const char *name, int64_t time_us, int32_t value);
+
+/* Emits the candle of every closed window that changed since the last flush (oldest
+ * first per ticker), then purges the windows past their lateness and reports each
+ * ticker whose anchor moved. After a failed callback the book's state is undefined:
+ * rebuild it from the last saved state. */
+int window_book_flush(struct window_book *book, window_candle_fn *on_candle, window_anchor_fn *on_anchor,
+                      void *context);
+
+/* The offset of the oldest tick any window still holds, or `otherwise` when it holds none:
+ * where a replay must start to rebuild the book. */
+int64_t window_book_replay_offset(const struct window_book *book, int64_t otherwise);
+
+/* Windows held (open, or closed but still taking corrections). */
+size_t window_book_windows(const struct window_book *book);
+
+#endif
