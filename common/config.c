@@ -10,7 +10,7 @@
 #include "log.h"
 #include "version.h"
 
-const char *const CONFIG_DAEMON_SECTIONS[] = {"producer", "bridge", "api", NULL};
+const char *const CONFIG_DAEMON_SECTIONS[] = {"producer", "bridge", "api", "aggregator", NULL};
 
 #define CONFIG_DEFAULT_FILE "config.yaml"
 #define CONFIG_FILE_ENVIRONMENT "TICKERFLOW_CONFIG"

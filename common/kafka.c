@@ -72,3 +72,31 @@ int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms,
     rd_kafka_metadata_destroy(metadata);
     return count;
 }
+
+int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions)
+{
+    rd_kafka_topic_partition_list_t *started = rd_kafka_topic_partition_list_new(positions->cnt + 1);
+    int behind = 0;
+    for (int i = 0; i < positions->cnt; i++) {
+        const rd_kafka_topic_partition_t *position = &positions->elems[i];
+        int64_t low, high;
+        if (position->offset < 0)
+            continue;
+        rd_kafka_topic_partition_list_add(started, position->topic, position->partition)->offset = position->offset;
+        if (rd_kafka_get_watermark_offsets(consumer, position->topic, position->partition, &low, &high) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            high > position->offset)
+            behind++;
+    }
+    /* All of them, not only those behind: a partition's cached high watermark can be older
+     * than its backlog, and a seek to where a partition stands costs one fetch at most. */
+    if (behind > 0) {
+        log_debug("no message while %d of %d partitions are behind: seeking them where they stand to wake the "
+                  "fetcher", behind, started->cnt);
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(consumer, started, 0); /* 0: asynchronous */
+        if (error != NULL)
+            rd_kafka_error_destroy(error); /* the fetcher wakes by itself within a second anyway */
+    }
+    rd_kafka_topic_partition_list_destroy(started);
+    return behind;
+}

@@ -19,4 +19,19 @@ rd_kafka_t *kafka_client_new(rd_kafka_type_t type, const char *brokers, const ch
  * with err set when the topic does not exist or the cluster does not answer. */
 int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms, struct error *err);
 
+/* librdkafka 2.0 stops fetching a partition once its local queue reaches
+ * queued.min.messages and looks at it again only when something else wakes its broker
+ * thread, at the latest after a second (librdkafka issue #2879; fetch.queue.backoff.ms
+ * came in 2.1). A consumer that drains a backlog faster than that empties its queues and
+ * then waits: gaps of 350-800 ms every two seconds in bench/bridge-drain.
+ *
+ * Call this when a poll found nothing while messages were flowing. `positions` lists the
+ * assigned partitions with, as offset, the next one the caller expects (partitions with a
+ * negative offset are skipped: their first fetch is on its way). If the broker holds more
+ * of any (its high watermark as of the last fetch), every listed partition is sought to
+ * where it stands, asynchronously, which wakes the fetcher at once. The queues are empty
+ * then, so nothing is fetched twice; a message arriving meanwhile is dropped by the seek
+ * and fetched again. Returns how many partitions were behind (0: nothing was sought). */
+int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions);
+
 #endif

@@ -113,3 +113,55 @@ BEGIN
         RAISE NOTICE 'records_10s: % buckets from existing records', records_10s_rebuild();
     END IF;
 END $$;
+
+-- Per-minute candles per ticker, written only by the aggregator (services/aggregator):
+-- event-time windows [ts_start, ts_end) aligned to the Unix epoch. up_moves/down_moves
+-- count the ticks that moved the ticker up/down from its tick before (which may lie in
+-- the previous minute), so they add up exactly when rolled up to larger intervals.
+-- A candle is written when its minute closes and rewritten (whole, never added to) when a
+-- late tick corrects it; docs/architecture.md explains the watermark.
+CREATE TABLE IF NOT EXISTS candles_1m (
+    ts_start   TIMESTAMPTZ NOT NULL,
+    ts_end     TIMESTAMPTZ NOT NULL,
+    name       VARCHAR(10) NOT NULL,
+    open       INTEGER     NOT NULL,
+    high       INTEGER     NOT NULL,
+    low        INTEGER     NOT NULL,
+    close      INTEGER     NOT NULL,
+    up_moves   INTEGER     NOT NULL,
+    down_moves INTEGER     NOT NULL,
+    ticks      INTEGER     NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (ts_start, name)
+);
+
+-- The candles endpoint reads one ticker's range.
+CREATE INDEX IF NOT EXISTS candles_1m_name_ts_start_idx ON candles_1m (name, ts_start);
+
+-- Each aggregator group's state per partition, written in the same transaction as the
+-- candles it covers. next_offset: the next message not yet reflected in candles_1m.
+-- replay_offset: the oldest message of a window still taking corrections; a restarted
+-- aggregator reads again from there, with newest_event (the watermark's source), to
+-- rebuild exactly the windows it held.
+CREATE TABLE IF NOT EXISTS aggregator_offsets (
+    group_id      TEXT        NOT NULL,
+    topic         TEXT        NOT NULL,
+    partition     INTEGER     NOT NULL,
+    next_offset   BIGINT      NOT NULL,
+    replay_offset BIGINT      NOT NULL,
+    newest_event  TIMESTAMPTZ,           -- NULL until the partition had a valid tick
+    updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (group_id, topic, partition)
+);
+
+-- Per ticker, the last tick of its windows that no longer take corrections: the first
+-- move of its next window is measured from it (see up_moves above).
+CREATE TABLE IF NOT EXISTS aggregator_anchors (
+    group_id   TEXT        NOT NULL,
+    topic      TEXT        NOT NULL,
+    partition  INTEGER     NOT NULL,
+    name       VARCHAR(10) NOT NULL,
+    tick_time  TIMESTAMPTZ NOT NULL,
+    value      INTEGER     NOT NULL,
+    PRIMARY KEY (group_id, topic, partition, name)
+);

@@ -549,15 +549,8 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
     }
 }
 
-/* librdkafka 2.0 stops fetching a partition once its local queue reaches
- * queued.min.messages and looks at it again only when something else wakes its broker
- * thread, at the latest after a second (librdkafka issue #2879; fetch.queue.backoff.ms
- * came in 2.1). Under a backlog the bridge empties the queues sooner and then waited:
- * gaps of 350-800 ms every two seconds in bench/bridge-drain. An empty poll while the
- * broker holds more of some partition (its high watermark, as of the last fetch) is that
- * case: seeking the partitions to the next offsets the bridge expects wakes the fetcher at
- * once. The queues are empty then (the poll found nothing), so nothing is fetched twice;
- * were a message to arrive meanwhile, the seek drops it and it is fetched again. */
+/* A poll found nothing while messages flowed: the fetcher may be asleep with more on the
+ * broker (see kafka_wake_starved_fetcher). */
 static void wake_starved_fetcher(struct bridge *bridge)
 {
     int64_t now_ms = timestamp_monotonic_ms();
@@ -566,32 +559,15 @@ static void wake_starved_fetcher(struct bridge *bridge)
         return;
     }
     bridge->last_wake_ms = now_ms;
-    const char *topic = bridge->settings->shared.kafka_topic;
-    size_t behind = 0;
-    rd_kafka_topic_partition_list_t *started = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
-    for (size_t i = 0; i < bridge->position_count; i++) {
-        const struct position *position = &bridge->positions[i];
-        int64_t low, high;
-        if (position->expected < 0)
-            continue; /* its first fetch is still on its way */
-        rd_kafka_topic_partition_list_add(started, topic, position->partition)->offset = position->expected;
-        if (rd_kafka_get_watermark_offsets(bridge->consumer, topic, position->partition, &low, &high) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            high > position->expected)
-            behind++;
-    }
-    /* All of them, not only those behind: a partition's cached high watermark can be older
-     * than its backlog, and a seek to where a partition stands costs one fetch at most. */
-    if (behind > 0) {
-        log_debug("no message for %d ms while %zu of %d partitions are behind: seeking them where they stand "
-                  "to wake the fetcher", STARVED_AFTER_MS, behind, started->cnt);
-        rd_kafka_error_t *error = rd_kafka_seek_partitions(bridge->consumer, started, 0); /* 0: asynchronous */
-        if (error != NULL)
-            rd_kafka_error_destroy(error); /* the fetcher wakes by itself within a second anyway */
+    rd_kafka_topic_partition_list_t *positions = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
+    for (size_t i = 0; i < bridge->position_count; i++)
+        rd_kafka_topic_partition_list_add(positions, bridge->settings->shared.kafka_topic,
+                                          bridge->positions[i].partition)
+            ->offset = bridge->positions[i].expected;
+    bridge->behind = kafka_wake_starved_fetcher(bridge->consumer, positions) > 0;
+    if (bridge->behind)
         metric_add(bridge->metrics.fetcher_wakes, 1);
-    }
-    bridge->behind = behind > 0;
-    rd_kafka_topic_partition_list_destroy(started);
+    rd_kafka_topic_partition_list_destroy(positions);
 }
 
 void bridge_poll(struct bridge *bridge, int timeout_ms)

@@ -1,0 +1,652 @@
+#include "aggregator.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "candle_store.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "shutdown.h"
+#include "ticker.h"
+#include "timestamp.h"
+#include "window_book.h"
+
+#define WINDOW_LENGTH_US 60000000LL /* candles_1m */
+#define REPORT_INTERVAL_MS 60000
+#define IDLE_POLL_MS 100
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 8000
+#define WATERMARK_TIMEOUT_MS 10000
+/* While messages flow, an empty poll this long means the local queues ran dry. */
+#define STARVED_AFTER_MS 5
+/* A seek drops a fetch in flight: not more often than a fetch takes. */
+#define WAKE_FETCHER_EVERY_MS 20
+
+struct aggregator_metrics {
+    struct metric *ticks;       /* applied to a window */
+    struct metric *late;        /* too late: their minute no longer takes corrections */
+    struct metric *rejected;    /* malformed, or dated too far ahead */
+    struct metric *candles;     /* candle rows written (first writes and corrections) */
+    struct metric *checkpoints;
+    struct metric *windows;     /* held in memory */
+    struct metric *watermark_delay_ms;
+    struct metric *waiting;
+    struct metric *fetcher_wakes;
+};
+
+struct totals {
+    int64_t ticks, late, rejected, candles, checkpoints;
+};
+
+/* What this aggregator holds of one assigned partition. */
+struct partition_state {
+    int32_t partition;
+    struct window_book *book; /* NULL until restored from Postgres */
+    int64_t saved_next;       /* next offset in aggregator_offsets, or CANDLE_STORE_NO_OFFSET */
+    int64_t next;             /* the next offset to accept; -1 accepts the first that comes */
+    int64_t replayed_until;   /* below this, messages were counted before the restore: don't count again */
+    bool changed;             /* read messages since the last checkpoint */
+};
+
+struct aggregator {
+    const struct aggregator_settings *settings;
+    struct window_rules rules;
+    rd_kafka_t *consumer;
+    struct candle_store *store;
+
+    struct partition_state *partitions; /* of the current assignment */
+    size_t partition_count;
+    bool positions_known; /* false: paused until Postgres tells where to read */
+    int64_t next_resolve_ms;
+    int retry_ms;
+    bool flowing;         /* the last poll returned a message */
+    bool behind;          /* the broker held more than we had read, at the last look */
+    int64_t last_wake_ms;
+    int64_t checkpoint_due_ms; /* 0: nothing to checkpoint */
+
+    struct aggregator_metrics metrics;
+    struct totals reported;
+    int64_t last_report_ms;
+};
+
+static struct partition_state *state_of(struct aggregator *aggregator, int32_t partition)
+{
+    for (size_t i = 0; i < aggregator->partition_count; i++) {
+        if (aggregator->partitions[i].partition == partition)
+            return &aggregator->partitions[i];
+    }
+    return NULL;
+}
+
+static void drop_books(struct aggregator *aggregator)
+{
+    for (size_t i = 0; i < aggregator->partition_count; i++) {
+        window_book_destroy(aggregator->partitions[i].book);
+        aggregator->partitions[i].book = NULL;
+        aggregator->partitions[i].changed = false;
+    }
+    if (aggregator->store != NULL)
+        candle_store_discard(aggregator->store);
+    aggregator->checkpoint_due_ms = 0;
+}
+
+/* Drops what is in memory and stops consuming until resolve_positions has restored it. */
+static void forget_positions(struct aggregator *aggregator)
+{
+    drop_books(aggregator);
+    rd_kafka_topic_partition_list_t *assignment = NULL;
+    if (rd_kafka_assignment(aggregator->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_pause_partitions(aggregator->consumer, assignment);
+        rd_kafka_topic_partition_list_destroy(assignment);
+    }
+    aggregator->positions_known = false;
+    metric_set(aggregator->metrics.waiting, 1);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+struct flush_target {
+    struct candle_store *store;
+    int32_t partition;
+    struct error *err;
+};
+
+static int add_candle(void *context, const struct candle *candle)
+{
+    struct flush_target *target = context;
+    return candle_store_add_candle(target->store, candle, target->err);
+}
+
+static int add_anchor(void *context, const char *name, int64_t time_us, int32_t value)
+{
+    struct flush_target *target = context;
+    return candle_store_add_anchor(target->store, target->partition, name, time_us, value, target->err);
+}
+
+/* Adds every changed partition's candles, anchors and position to the checkpoint. */
+static int build_checkpoint(struct aggregator *aggregator, struct error *err)
+{
+    for (size_t i = 0; i < aggregator->partition_count; i++) {
+        struct partition_state *state = &aggregator->partitions[i];
+        if (!state->changed)
+            continue;
+        struct flush_target target = {aggregator->store, state->partition, err};
+        if (window_book_flush(state->book, add_candle, add_anchor, &target) != 0)
+            return -1;
+        struct saved_partition saved = {state->partition, state->next,
+                                        window_book_replay_offset(state->book, state->next),
+                                        window_book_newest_us(state->book)};
+        if (candle_store_add_partition(aggregator->store, state->partition, state->saved_next, &saved, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Kafka's committed offsets follow Postgres, for lag monitoring only. */
+static void commit_to_kafka(struct aggregator *aggregator)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)aggregator->partition_count + 1);
+    for (size_t i = 0; i < aggregator->partition_count; i++) {
+        if (aggregator->partitions[i].saved_next >= 0)
+            rd_kafka_topic_partition_list_add(list, aggregator->settings->shared.kafka_topic,
+                                              aggregator->partitions[i].partition)
+                ->offset = aggregator->partitions[i].saved_next;
+    }
+    if (list->cnt > 0)
+        rd_kafka_commit(aggregator->consumer, list, 1);
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* After a commit: the saved offsets moved, and the gauges show the books' state. */
+static void account_checkpoint(struct aggregator *aggregator, size_t candles)
+{
+    int64_t windows = 0, oldest_watermark = WINDOW_BOOK_NO_TIME;
+    for (size_t i = 0; i < aggregator->partition_count; i++) {
+        struct partition_state *state = &aggregator->partitions[i];
+        if (state->changed)
+            state->saved_next = state->next;
+        state->changed = false;
+        windows += (int64_t)window_book_windows(state->book);
+        int64_t watermark = window_book_watermark_us(state->book);
+        if (watermark != WINDOW_BOOK_NO_TIME &&
+            (oldest_watermark == WINDOW_BOOK_NO_TIME || watermark < oldest_watermark))
+            oldest_watermark = watermark;
+    }
+    metric_add(aggregator->metrics.candles, (int64_t)candles);
+    metric_add(aggregator->metrics.checkpoints, 1);
+    metric_set(aggregator->metrics.windows, windows);
+    if (oldest_watermark != WINDOW_BOOK_NO_TIME)
+        metric_set(aggregator->metrics.watermark_delay_ms, (timestamp_now_us() - oldest_watermark) / 1000);
+    commit_to_kafka(aggregator);
+}
+
+/* Returns 0 when committed (or nothing to commit). */
+static int checkpoint(struct aggregator *aggregator, struct error *err)
+{
+    aggregator->checkpoint_due_ms = 0;
+    if (!aggregator->positions_known)
+        return 0;
+    if (build_checkpoint(aggregator, err) < 0)
+        return -1;
+    size_t candles = candle_store_pending_candles(aggregator->store);
+    int64_t started_ms = timestamp_monotonic_ms();
+    if (candle_store_save(aggregator->store, err) != 0)
+        return -1;
+    log_debug("checkpoint: %zu candles in %" PRId64 " ms", candles, timestamp_monotonic_ms() - started_ms);
+    account_checkpoint(aggregator, candles);
+    return 0;
+}
+
+int aggregator_time_to_checkpoint_ms(const struct aggregator *aggregator)
+{
+    if (aggregator->checkpoint_due_ms == 0)
+        return IDLE_POLL_MS;
+    int64_t due_ms = aggregator->checkpoint_due_ms - timestamp_monotonic_ms();
+    return due_ms > 0 ? (int)due_ms : 0;
+}
+
+void aggregator_checkpoint(struct aggregator *aggregator)
+{
+    struct error err;
+    if (checkpoint(aggregator, &err) < 0) {
+        log_warn("checkpoint not stored (%s); restoring the state saved in PostgreSQL", err.message);
+        forget_positions(aggregator);
+    }
+}
+
+/* ---- assignment ------------------------------------------------------------------------- */
+
+static void on_assign(struct aggregator *aggregator, rd_kafka_topic_partition_list_t *partitions)
+{
+    log_info("assigned %d partitions; reading their state from PostgreSQL", partitions->cnt);
+    struct partition_state *states = calloc((size_t)partitions->cnt + 1, sizeof *states);
+    if (states == NULL) {
+        log_error("out of memory on assignment; stopping");
+        shutdown_request();
+        return;
+    }
+    drop_books(aggregator);
+    free(aggregator->partitions);
+    aggregator->partitions = states;
+    aggregator->partition_count = (size_t)partitions->cnt;
+    for (int i = 0; i < partitions->cnt; i++)
+        states[i] = (struct partition_state){.partition = partitions->elems[i].partition,
+                                            .saved_next = CANDLE_STORE_NO_OFFSET, .next = -1};
+    rd_kafka_assign(aggregator->consumer, partitions);
+    rd_kafka_pause_partitions(aggregator->consumer, partitions);
+    aggregator->positions_known = false;
+    aggregator->next_resolve_ms = 0;
+    metric_set(aggregator->metrics.waiting, 1);
+}
+
+static void on_revoke(struct aggregator *aggregator, rd_kafka_topic_partition_list_t *partitions)
+{
+    /* Save what we hold before another aggregator takes over; if that fails, the next
+     * owner replays it from the state in Postgres. */
+    log_info("revoked %d partitions", partitions->cnt);
+    struct error err;
+    if (checkpoint(aggregator, &err) < 0)
+        log_warn("could not checkpoint before the rebalance (%s); the next owner reads again from the last one",
+                 err.message);
+    drop_books(aggregator);
+    rd_kafka_assign(aggregator->consumer, NULL);
+    aggregator->partition_count = 0;
+    aggregator->positions_known = false;
+    metric_set(aggregator->metrics.waiting, 0);
+}
+
+static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *partitions,
+                         void *opaque)
+{
+    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(opaque, partitions);
+    else
+        on_revoke(opaque, partitions);
+}
+
+static void on_commit(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *offsets,
+                      void *opaque)
+{
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_debug("committing offsets to Kafka (monitoring only) failed: %s", rd_kafka_err2str(code));
+}
+
+static void prepare_consumer(rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+}
+
+static rd_kafka_t *open_consumer(struct aggregator *aggregator, struct error *err)
+{
+    const struct aggregator_settings *settings = aggregator->settings;
+    char session_timeout[24], prefetch_messages[24], fetch_bytes[24];
+    snprintf(session_timeout, sizeof session_timeout, "%lld", settings->session_timeout_ms);
+    snprintf(prefetch_messages, sizeof prefetch_messages, "%lld", settings->prefetch_messages);
+    /* About a queue's worth per fetch (~100 bytes a message on the wire), as in the bridge. */
+    long long bytes = settings->prefetch_messages * 100;
+    snprintf(fetch_bytes, sizeof fetch_bytes, "%lld", bytes < 65536 ? 65536 : bytes > 4194304 ? 4194304 : bytes);
+    const char *properties[] = {
+        "group.id", settings->group_id,
+        "session.timeout.ms", session_timeout,
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "auto.offset.reset", "earliest",
+        "client.id", "tickerflow-aggregator",
+        "queued.min.messages", prefetch_messages,
+        "queued.max.messages.kbytes", "65536",
+        "max.partition.fetch.bytes", fetch_bytes,
+        "fetch.wait.max.ms", "100",
+        NULL, NULL, /* room for group.instance.id */
+        NULL,
+    };
+    if (settings->instance_id[0] != '\0') {
+        size_t last = sizeof properties / sizeof properties[0] - 1;
+        properties[last - 2] = "group.instance.id";
+        properties[last - 1] = settings->instance_id;
+    }
+    rd_kafka_t *consumer = kafka_client_new(RD_KAFKA_CONSUMER, settings->shared.kafka_brokers, properties, aggregator,
+                                            prepare_consumer, err);
+    if (consumer == NULL)
+        return NULL;
+    rd_kafka_poll_set_consumer(consumer);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, settings->shared.kafka_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t code = rd_kafka_subscribe(consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_destroy(consumer);
+        error_set(err, "subscribing to %s: %s", settings->shared.kafka_topic, rd_kafka_err2str(code));
+        return NULL;
+    }
+    log_info("consuming topic %s in group %s", settings->shared.kafka_topic, settings->group_id);
+    return consumer;
+}
+
+/* ---- restoring -------------------------------------------------------------------------- */
+
+/* Rebuilds a partition's book from its saved state and says where to read from. */
+static int restore_partition(struct aggregator *aggregator, struct partition_state *state,
+                             const struct saved_partition *saved, const struct saved_anchor *anchors,
+                             size_t anchor_count, int64_t *target, struct error *err)
+{
+    if ((state->book = window_book_new(&aggregator->rules, err)) == NULL)
+        return -1;
+    state->saved_next = saved->next_offset;
+    if (saved->next_offset == CANDLE_STORE_NO_OFFSET) {
+        /* Never aggregated: from the first message the broker still holds. */
+        int64_t high;
+        rd_kafka_resp_err_t code =
+            rd_kafka_query_watermark_offsets(aggregator->consumer, aggregator->settings->shared.kafka_topic,
+                                             state->partition, target, &high, WATERMARK_TIMEOUT_MS);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return error_set(err, "reading the first offset of partition %d: %s", (int)state->partition,
+                             rd_kafka_err2str(code));
+        state->replayed_until = *target;
+    } else {
+        window_book_restore_newest(state->book, saved->newest_us);
+        for (size_t i = 0; i < anchor_count; i++) {
+            if (anchors[i].partition == state->partition &&
+                window_book_restore_anchor(state->book, anchors[i].name, anchors[i].time_us, anchors[i].value,
+                                           err) < 0)
+                return -1;
+        }
+        *target = saved->replay_offset;
+        state->replayed_until = saved->next_offset;
+    }
+    state->next = *target;
+    state->changed = false;
+    log_debug("partition %d resumes at %" PRId64 " (saved next offset %" PRId64 ")", (int)state->partition,
+              *target, saved->next_offset);
+    return 0;
+}
+
+static int choose_targets(struct aggregator *aggregator, rd_kafka_topic_partition_list_t *targets,
+                          struct error *err)
+{
+    size_t count = aggregator->partition_count;
+    int32_t *partitions = calloc(count + 1, sizeof *partitions);
+    struct saved_partition *saved = calloc(count + 1, sizeof *saved);
+    struct saved_anchor *anchors = NULL;
+    size_t anchor_count = 0;
+    int rc = partitions != NULL && saved != NULL ? 0 : error_set(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        partitions[i] = aggregator->partitions[i].partition;
+    if (rc == 0)
+        rc = candle_store_load(aggregator->store, partitions, count, saved, &anchors, &anchor_count, err);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        int64_t target;
+        rc = restore_partition(aggregator, &aggregator->partitions[i], &saved[i], anchors, anchor_count, &target,
+                               err);
+        if (rc == 0)
+            rd_kafka_topic_partition_list_add(targets, aggregator->settings->shared.kafka_topic, partitions[i])
+                ->offset = target;
+    }
+    free(partitions);
+    free(saved);
+    free(anchors);
+    return rc;
+}
+
+/* Restores every assigned partition from Postgres, seeks to its replay offset and resumes. */
+static int resolve_positions(struct aggregator *aggregator, struct error *err)
+{
+    drop_books(aggregator);
+    rd_kafka_topic_partition_list_t *targets =
+        rd_kafka_topic_partition_list_new((int)aggregator->partition_count + 1);
+    int rc = choose_targets(aggregator, targets, err);
+    if (rc == 0 && targets->cnt > 0) {
+        rd_kafka_resume_partitions(aggregator->consumer, targets);
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(aggregator->consumer, targets, WATERMARK_TIMEOUT_MS);
+        if (error != NULL) {
+            rc = error_set(err, "seeking: %s", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+        for (int i = 0; rc == 0 && i < targets->cnt; i++) {
+            if (targets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+                rc = error_set(err, "seeking partition %d: %s", (int)targets->elems[i].partition,
+                               rd_kafka_err2str(targets->elems[i].err));
+        }
+    }
+    if (rc == 0) {
+        rd_kafka_resume_partitions(aggregator->consumer, targets);
+        log_info("reading %d partitions from the state saved in PostgreSQL", targets->cnt);
+    } else {
+        drop_books(aggregator);
+    }
+    rd_kafka_topic_partition_list_destroy(targets);
+    return rc;
+}
+
+static void try_resolve_positions(struct aggregator *aggregator, int timeout_ms)
+{
+    int64_t now_ms = timestamp_monotonic_ms();
+    if (now_ms < aggregator->next_resolve_ms) {
+        /* Keep serving the group (heartbeats, rebalances) while waiting to retry. */
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(aggregator->consumer, timeout_ms);
+        if (message != NULL)
+            rd_kafka_message_destroy(message); /* paused: a stray message is read again later */
+        return;
+    }
+    struct error err;
+    if (resolve_positions(aggregator, &err) == 0) {
+        aggregator->positions_known = true;
+        /* The first fetch after a seek can wait a second like a starved one (librdkafka
+         * 2.0): watch from the start, so the wake-up covers it too. */
+        aggregator->behind = true;
+        aggregator->retry_ms = RETRY_MIN_MS;
+        metric_set(aggregator->metrics.waiting, 0);
+        return;
+    }
+    log_warn("cannot restore the state from PostgreSQL (retrying in %d ms): %s", aggregator->retry_ms,
+             err.message);
+    aggregator->next_resolve_ms = now_ms + aggregator->retry_ms;
+    aggregator->retry_ms = aggregator->retry_ms < RETRY_MAX_MS ? aggregator->retry_ms * 2 : RETRY_MAX_MS;
+}
+
+/* ---- messages --------------------------------------------------------------------------- */
+
+/* Decodes and checks a message; false (err set) for one to refuse. */
+static bool accept_tick(struct aggregator *aggregator, const rd_kafka_message_t *message, struct ticker *tick,
+                        struct error *err)
+{
+    if (ticker_decode(message->payload, message->len, tick, err) < 0)
+        return false;
+    rd_kafka_timestamp_type_t type;
+    int64_t timestamp_ms = rd_kafka_message_timestamp(message, &type);
+    if (timestamp_ms >= 0 && tick->time_us / 1000 - timestamp_ms > aggregator->settings->max_future_ms) {
+        error_set(err, "its time is %" PRId64 " s past its Kafka timestamp (aggregator.max_future_ms)",
+                  (tick->time_us / 1000 - timestamp_ms) / 1000);
+        return false;
+    }
+    return true;
+}
+
+static void handle_message(struct aggregator *aggregator, const rd_kafka_message_t *message)
+{
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("kafka: %s", rd_kafka_message_errstr(message));
+        return;
+    }
+    struct partition_state *state = state_of(aggregator, message->partition);
+    /* Drop what was fetched before a seek (older than expected). */
+    if (state == NULL || state->book == NULL || (state->next >= 0 && message->offset < state->next))
+        return;
+    state->next = message->offset + 1;
+    state->changed = true;
+    if (aggregator->checkpoint_due_ms == 0)
+        aggregator->checkpoint_due_ms = timestamp_monotonic_ms() + aggregator->settings->checkpoint_interval_ms;
+    bool first_reading = message->offset >= state->replayed_until;
+
+    struct ticker tick;
+    struct error err;
+    if (!accept_tick(aggregator, message, &tick, &err)) {
+        if (first_reading) {
+            metric_add(aggregator->metrics.rejected, 1);
+            log_warn("refused message at %s/%" PRId32 "@%" PRId64 ": %s", rd_kafka_topic_name(message->rkt),
+                     message->partition, message->offset, err.message);
+        }
+        return;
+    }
+    enum window_verdict verdict;
+    if (window_book_add(state->book, &tick, message->offset, &verdict, &err) < 0) {
+        log_error("cannot add the message at %" PRId32 "@%" PRId64 ": %s; restoring from PostgreSQL",
+                  message->partition, message->offset, err.message);
+        forget_positions(aggregator);
+        return;
+    }
+    if (!first_reading)
+        return;
+    if (verdict == WINDOW_TOO_LATE) {
+        metric_add(aggregator->metrics.late, 1);
+        log_debug("dropped a tick of %s at %" PRId32 "@%" PRId64 ": its minute no longer takes corrections",
+                  tick.name, message->partition, message->offset);
+    } else {
+        metric_add(aggregator->metrics.ticks, 1);
+    }
+}
+
+/* A poll found nothing while messages flowed: the fetcher may be asleep with more on the
+ * broker (see kafka_wake_starved_fetcher). */
+static void wake_starved_fetcher(struct aggregator *aggregator)
+{
+    int64_t now_ms = timestamp_monotonic_ms();
+    if (now_ms - aggregator->last_wake_ms < WAKE_FETCHER_EVERY_MS) {
+        aggregator->behind = true; /* not looked yet: keep watching until we do */
+        return;
+    }
+    aggregator->last_wake_ms = now_ms;
+    rd_kafka_topic_partition_list_t *positions =
+        rd_kafka_topic_partition_list_new((int)aggregator->partition_count + 1);
+    for (size_t i = 0; i < aggregator->partition_count; i++)
+        rd_kafka_topic_partition_list_add(positions, aggregator->settings->shared.kafka_topic,
+                                          aggregator->partitions[i].partition)
+            ->offset = aggregator->partitions[i].next;
+    aggregator->behind = kafka_wake_starved_fetcher(aggregator->consumer, positions) > 0;
+    if (aggregator->behind)
+        metric_add(aggregator->metrics.fetcher_wakes, 1);
+    rd_kafka_topic_partition_list_destroy(positions);
+}
+
+void aggregator_poll(struct aggregator *aggregator, int timeout_ms)
+{
+    if (!aggregator->positions_known && aggregator->partition_count > 0) {
+        try_resolve_positions(aggregator, timeout_ms);
+        return;
+    }
+    bool watching = aggregator->flowing || aggregator->behind;
+    int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
+    rd_kafka_message_t *message = rd_kafka_consumer_poll(aggregator->consumer, wait_ms);
+    aggregator->flowing = message != NULL;
+    if (message == NULL) {
+        if (watching)
+            wake_starved_fetcher(aggregator);
+        return;
+    }
+    handle_message(aggregator, message);
+    rd_kafka_message_destroy(message);
+}
+
+/* ---- life cycle ------------------------------------------------------------------------- */
+
+struct aggregator *aggregator_open(const struct aggregator_settings *settings, struct error *err)
+{
+    struct aggregator *aggregator = calloc(1, sizeof *aggregator);
+    if (aggregator == NULL) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    aggregator->settings = settings;
+    aggregator->rules = (struct window_rules){WINDOW_LENGTH_US, settings->out_of_orderness_ms * 1000,
+                                              settings->allowed_lateness_ms * 1000};
+    aggregator->last_report_ms = timestamp_monotonic_ms();
+    aggregator->retry_ms = RETRY_MIN_MS;
+    aggregator->metrics = (struct aggregator_metrics){
+        .ticks = metrics_counter("tickerflow_aggregator_ticks_total", "Ticks applied to a one-minute window"),
+        .late = metrics_counter("tickerflow_aggregator_late_ticks_total",
+                                "Ticks dropped because their minute no longer takes corrections"),
+        .rejected = metrics_counter("tickerflow_aggregator_rejected_total",
+                                    "Messages refused: malformed, or dated too far past their Kafka timestamp"),
+        .candles = metrics_counter("tickerflow_aggregator_candles_written_total",
+                                   "Candle rows written to candles_1m (first writes and corrections)"),
+        .checkpoints = metrics_counter("tickerflow_aggregator_checkpoints_total", "Checkpoints committed"),
+        .windows = metrics_gauge("tickerflow_aggregator_windows", "Ticker windows held in memory"),
+        .watermark_delay_ms = metrics_gauge("tickerflow_aggregator_watermark_delay_milliseconds",
+                                            "Wall clock minus the oldest partition watermark, at the last checkpoint"),
+        .waiting = metrics_gauge("tickerflow_aggregator_waiting_for_database",
+                                 "1 while consumption is paused until the state is restored from PostgreSQL"),
+        .fetcher_wakes = metrics_counter("tickerflow_aggregator_fetcher_wakes_total",
+                                         "Seeks that restarted fetching of partitions librdkafka left idle"),
+    };
+    if ((aggregator->store = candle_store_new(settings->shared.database_url, settings->group_id,
+                                              settings->shared.kafka_topic, err)) == NULL)
+        goto fail;
+    int backoff_ms = RETRY_MIN_MS;
+    while (candle_store_connect(aggregator->store, err) < 0) {
+        if (shutdown_requested())
+            goto fail;
+        log_warn("PostgreSQL unavailable (retrying in %d ms): %s", backoff_ms, err->message);
+        shutdown_sleep_ms(backoff_ms);
+        backoff_ms = backoff_ms < RETRY_MAX_MS ? backoff_ms * 2 : RETRY_MAX_MS;
+    }
+    if ((aggregator->consumer = open_consumer(aggregator, err)) == NULL)
+        goto fail;
+    return aggregator;
+
+fail:
+    aggregator_close(aggregator);
+    return NULL;
+}
+
+static struct totals current_totals(const struct aggregator *aggregator)
+{
+    const struct aggregator_metrics *m = &aggregator->metrics;
+    return (struct totals){metric_value(m->ticks), metric_value(m->late), metric_value(m->rejected),
+                           metric_value(m->candles), metric_value(m->checkpoints)};
+}
+
+void aggregator_report(struct aggregator *aggregator)
+{
+    int64_t now_ms = timestamp_monotonic_ms();
+    if (now_ms - aggregator->last_report_ms < REPORT_INTERVAL_MS)
+        return;
+    struct totals t = current_totals(aggregator), *r = &aggregator->reported;
+    if (t.checkpoints != r->checkpoints || t.rejected != r->rejected)
+        log_info("last minute: %" PRId64 " ticks, %" PRId64 " too late, %" PRId64 " refused; wrote %" PRId64
+                 " candles in %" PRId64 " checkpoints",
+                 t.ticks - r->ticks, t.late - r->late, t.rejected - r->rejected, t.candles - r->candles,
+                 t.checkpoints - r->checkpoints);
+    aggregator->reported = t;
+    aggregator->last_report_ms = now_ms;
+}
+
+bool aggregator_is_healthy(const struct aggregator *aggregator, char *reason, size_t size)
+{
+    if (metric_value(aggregator->metrics.waiting) == 0)
+        return true;
+    snprintf(reason, size, "paused: restoring the state saved in PostgreSQL");
+    return false;
+}
+
+void aggregator_close(struct aggregator *aggregator)
+{
+    if (aggregator == NULL)
+        return;
+    if (aggregator->consumer != NULL) {
+        struct error err;
+        if (checkpoint(aggregator, &err) < 0)
+            log_warn("last checkpoint not stored (%s); the next start reads again from the one before", err.message);
+        rd_kafka_consumer_close(aggregator->consumer);
+        rd_kafka_destroy(aggregator->consumer);
+        struct totals t = current_totals(aggregator);
+        log_info("applied %" PRId64 " ticks (%" PRId64 " too late, %" PRId64 " refused); wrote %" PRId64
+                 " candles in %" PRId64 " checkpoints",
+                 t.ticks, t.late, t.rejected, t.candles, t.checkpoints);
+    }
+    drop_books(aggregator);
+    candle_store_destroy(aggregator->store);
+    free(aggregator->partitions);
+    free(aggregator);
+}

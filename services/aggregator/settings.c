@@ -1,0 +1,43 @@
+#include "settings.h"
+
+#include <stddef.h>
+
+#define FIELD(name) offsetof(struct aggregator_settings, name)
+
+static const struct config_option OPTIONS[] = {
+    CONFIG_SHARED_OPTIONS(struct aggregator_settings, shared),
+    {"aggregator.group_id", "group-id", CONFIG_STRING, FIELD(group_id), "tickerflow-aggregator", 1, 0, NULL,
+     "Kafka consumer group; aggregators in one group split the partitions (its state in PostgreSQL is kept "
+     "per group)"},
+    {"aggregator.instance_id", "instance-id", CONFIG_STRING, FIELD(instance_id), "", 0, 0, NULL,
+     "static group membership: an aggregator restarted with the same id takes its partitions back at once "
+     "(empty: dynamic membership)"},
+    {"aggregator.session_timeout_ms", "session-timeout-ms", CONFIG_INT, FIELD(session_timeout_ms), "45000", 6000,
+     300000, NULL, "how long the group waits for a silent aggregator before giving its partitions to the others"},
+    {"aggregator.out_of_orderness_ms", "out-of-orderness-ms", CONFIG_INT, FIELD(out_of_orderness_ms), "2000", 0,
+     3600000, NULL,
+     "how far the watermark trails the newest tick's time: a minute's candle is written once a tick this much "
+     "past its end arrived"},
+    {"aggregator.allowed_lateness_ms", "allowed-lateness-ms", CONFIG_INT, FIELD(allowed_lateness_ms), "60000", 0,
+     86400000, NULL,
+     "how long after its close a minute still takes late ticks (each rewrites its candle); later ones are "
+     "counted and dropped"},
+    {"aggregator.max_future_ms", "max-future-ms", CONFIG_INT, FIELD(max_future_ms), "300000", 0, 86400000, NULL,
+     "refuse ticks whose time is this far past their Kafka timestamp: one would close every open minute at once"},
+    {"aggregator.checkpoint_interval_ms", "checkpoint-interval-ms", CONFIG_INT, FIELD(checkpoint_interval_ms),
+     "1000", 10, 60000, NULL,
+     "how often closed candles and the offsets behind them are committed to PostgreSQL (one transaction)"},
+    {"aggregator.prefetch_messages", "prefetch-messages", CONFIG_INT, FIELD(prefetch_messages), "3000", 100,
+     1000000, NULL, "messages fetched ahead per partition: more evens out a backlog's drain, fewer uses less memory"},
+    {"aggregator.admin_port", "admin-port", CONFIG_INT, FIELD(admin_port), "9104", 0, 65535, NULL,
+     "port of /healthz and /metrics (0: off)"},
+};
+
+const struct config_spec AGGREGATOR_CONFIG = {
+    .program = "tickerflow-aggregator",
+    .summary = "Computes per-minute candlesticks and up/down moves of every ticker from the ticker topic into "
+               "the candles_1m table.",
+    .section = "aggregator",
+    .options = OPTIONS,
+    .option_count = sizeof OPTIONS / sizeof OPTIONS[0],
+};

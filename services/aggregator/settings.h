@@ -1,0 +1,21 @@
+#ifndef AGGREGATOR_SETTINGS_H
+#define AGGREGATOR_SETTINGS_H
+
+#include "config.h"
+
+struct aggregator_settings {
+    struct shared_settings shared;
+    char *group_id;
+    char *instance_id;
+    long long session_timeout_ms;
+    long long out_of_orderness_ms;
+    long long allowed_lateness_ms;
+    long long max_future_ms;
+    long long checkpoint_interval_ms;
+    long long prefetch_messages;
+    long long admin_port;
+};
+
+extern const struct config_spec AGGREGATOR_CONFIG;
+
+#endif

@@ -1,0 +1,228 @@
+// The aggregator against the real broker and database: known sequences (with out-of-order,
+// late and too-late ticks) give exactly the expected candles, bad messages are refused and
+// counted, and kill -9 at random moments leaves candles equal to a clean run's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  requireServices, createDatabase, createTopic, freePort, produceLines, produceRaw, startDaemon, uniqueName, waitFor,
+} from '../lib/harness.mjs';
+
+requireServices();
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+// A minute boundary, an hour before now: Kafka timestamps (now) are later than every tick.
+const T0 = Math.floor((Date.now() - 3600 * SECOND) / MINUTE) * MINUTE;
+const RULES = { outOfOrdernessMs: 2000, allowedLatenessMs: 30000 };
+
+function line(name, ms, value) {
+  return `${name}\t${JSON.stringify({ name, value, time: new Date(ms).toISOString() })}`;
+}
+
+function startAggregator(env, group, { label = 'aggregator', args = [] } = {}) {
+  return startDaemon('aggregator', ['--group-id', group, '--instance-id', `${group}-a`,
+    '--out-of-orderness-ms', String(RULES.outOfOrdernessMs), '--allowed-lateness-ms', String(RULES.allowedLatenessMs),
+    '--checkpoint-interval-ms', '100', ...args], { env, label });
+}
+
+// candles_1m as {"name@startMs": "open high low close up down ticks"}.
+function storedCandles(db) {
+  const rows = db.query(`SELECT name, (extract(epoch FROM ts_start) * 1000)::bigint,
+      (extract(epoch FROM ts_end - ts_start))::int, open, high, low, close, up_moves, down_moves, ticks
+    FROM candles_1m ORDER BY ts_start, name`);
+  const candles = {};
+  for (const [name, start, length, ...rest] of rows) {
+    assert.equal(length, '60', 'every candle spans one minute');
+    candles[`${name}@${start}`] = rest.join(' ');
+  }
+  return candles;
+}
+
+// An independent model of the documented semantics: a tick is too late when its minute
+// ended allowed_lateness before the watermark (newest time read so far minus the
+// out-of-orderness); candles are computed from the accepted ticks in event-time order
+// (ties in reading order) for the minutes the final watermark has closed.
+function expectedCandles(messages) {
+  let newest = -Infinity;
+  const accepted = [];
+  for (const [index, m] of messages.entries()) {
+    const start = Math.floor(m.ms / MINUTE) * MINUTE;
+    const watermark = newest - RULES.outOfOrdernessMs;
+    if (start + MINUTE + RULES.allowedLatenessMs <= watermark) continue; // too late
+    accepted.push({ ...m, index, start });
+    newest = Math.max(newest, m.ms);
+  }
+  const watermark = newest - RULES.outOfOrdernessMs;
+  const byTicker = new Map();
+  for (const tick of accepted) {
+    if (!byTicker.has(tick.name)) byTicker.set(tick.name, []);
+    byTicker.get(tick.name).push(tick);
+  }
+  const candles = {};
+  for (const [name, ticks] of byTicker) {
+    ticks.sort((a, b) => a.ms - b.ms || a.index - b.index);
+    let previous = null;
+    for (const tick of ticks) {
+      const key = `${name}@${tick.start}`;
+      const c = candles[key] ?? (candles[key] = { start: tick.start, v: [], up: 0, down: 0 });
+      c.v.push(tick.value);
+      if (previous !== null) {
+        if (tick.value > previous) c.up++;
+        if (tick.value < previous) c.down++;
+      }
+      previous = tick.value;
+    }
+  }
+  const result = {};
+  for (const [key, c] of Object.entries(candles)) {
+    if (c.start + MINUTE > watermark) continue; // still open
+    result[key] = [c.v[0], Math.max(...c.v), Math.min(...c.v), c.v.at(-1), c.up, c.down, c.v.length].join(' ');
+  }
+  return result;
+}
+
+// The keys whose candles differ, with both values (at most 10).
+function differences(got, want) {
+  const keys = [...new Set([...Object.keys(got), ...Object.keys(want)])].sort();
+  return keys.filter((k) => got[k] !== want[k]).slice(0, 10).map((k) => `${k}: ${got[k]} (want ${want[k]})`);
+}
+
+async function waitForCandles(db, expected, what) {
+  let diff = [];
+  try {
+    await waitFor(what, () => (diff = differences(storedCandles(db), expected)).length === 0,
+      { timeoutMs: 60000, intervalMs: 250 });
+  } catch (error) {
+    assert.deepEqual(diff, [], `${what}: candles that differ`);
+    throw error;
+  }
+}
+
+test('a hand-made sequence gives exactly the expected candles: boundaries, out-of-order, late and too late', async () => {
+  const db = createDatabase('candles');
+  const topic = createTopic('candles', 1);
+  const m = (name, offsetMs, value) => ({ name, ms: T0 + offsetMs, value });
+  const messages = [
+    m('a', 0, 1), m('a', 10 * SECOND, 2), m('a', 59 * SECOND + 999, 3), // minute 0: the last millisecond counts
+    m('a', MINUTE, 2),                                                   // minute 1 starts: a move down from 3
+    m('a', MINUTE + 30 * SECOND, 4), m('a', MINUTE + 20 * SECOND, 3),   // out of order within minute 1
+    m('b', MINUTE + 5 * SECOND, -1),
+    m('a', 2 * MINUTE + 3 * SECOND, 5),                                 // watermark 2:01: minute 1 closes
+    m('b', MINUTE + 50 * SECOND, -2),                                   // late, within the lateness: corrects b
+    m('a', 3 * MINUTE + 40 * SECOND, 6),                                // watermark 3:38: minute 1 purged
+    m('b', MINUTE + 55 * SECOND, -5),                                   // too late: never applied
+    m('b', 3 * MINUTE + 41 * SECOND, -3),
+  ];
+  const expected = {
+    [`a@${T0}`]: '1 3 1 3 2 0 3',
+    [`a@${T0 + MINUTE}`]: '2 4 2 4 2 1 3',
+    [`b@${T0 + MINUTE}`]: '-1 -1 -2 -2 0 1 2',
+    [`a@${T0 + 2 * MINUTE}`]: '5 5 5 5 1 0 1',
+  };
+  assert.deepEqual(expectedCandles(messages), expected, 'the model agrees with the hand-computed candles');
+
+  const aggregator = startAggregator({ DATABASE_URL: db.url, KAFKA_TOPIC: topic }, uniqueName('group'));
+  // In two steps, so the correction of b is a second write of an already stored candle.
+  await produceLines(topic, messages.slice(0, 8).map((x) => line(x.name, x.ms, x.value)));
+  await waitForCandles(db, expectedCandles(messages.slice(0, 8)), 'candles of the first eight ticks');
+  assert.equal(storedCandles(db)[`b@${T0 + MINUTE}`], '-1 -1 -1 -1 0 0 1');
+  await produceLines(topic, messages.slice(8).map((x) => line(x.name, x.ms, x.value)));
+  await waitForCandles(db, expected, 'the corrected candles');
+  await sleep(500);
+  assert.equal(await aggregator.stop(), 0);
+  assert.match(aggregator.log(), /1 too late/);
+});
+
+test('malformed and far-future messages are refused, counted and logged; the aggregator keeps going', async () => {
+  const db = createDatabase('refused');
+  const topic = createTopic('refused', 1);
+  const adminPort = await freePort();
+  const aggregator = startAggregator({ DATABASE_URL: db.url, KAFKA_TOPIC: topic }, uniqueName('group'),
+    { args: ['--admin-port', String(adminPort)] });
+  const future = new Date(Date.now() + 3600 * SECOND).toISOString();
+  produceRaw(topic, 'x', ['{"name":"x","value":1}', 'not json', `{"name":"x","value":1,"time":"${future}"}`]);
+  const ticks = [line('x', T0, 1), line('x', T0 + SECOND, 2), line('x', T0 + 2 * MINUTE, 3)];
+  await produceLines(topic, ticks);
+  await waitForCandles(db, { [`x@${T0}`]: '1 2 1 2 1 0 2' }, 'the valid ticks aggregated');
+  const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  assert.match(metrics, /^tickerflow_aggregator_rejected_total 3$/m);
+  assert.match(metrics, /^tickerflow_aggregator_ticks_total 3$/m);
+  const log = aggregator.log();
+  assert.match(log, /refused message at .*@0: .*time/);
+  assert.match(log, /refused message at .*@2: its time is \d+ s past its Kafka timestamp/);
+  assert.equal(await aggregator.stop(), 0);
+});
+
+// Four tickers per partition, three partitions; 40 minutes of ticks at 1 Hz with jitter,
+// a few late and too-late ones, produced in chunks so they flow for a while.
+function walk(total) {
+  const messages = [];
+  const values = new Map();
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < total; i++) {
+    const name = `k${i % 12}`;
+    const value = (values.get(name) ?? 0) + (random() < 0.5 ? 1 : -1);
+    values.set(name, value);
+    let ms = T0 + Math.floor(i / 12) * SECOND - Math.floor(random() * 3000);
+    if (random() < 0.01) ms -= 20 * SECOND + Math.floor(random() * 60 * SECOND);
+    messages.push({ name, ms, value });
+  }
+  return messages;
+}
+
+test('kill -9 at random moments, 8 times, while ticks flow: candles equal a clean run\'s', async () => {
+  const TOTAL = 12 * 2400;
+  const topic = createTopic('killed', 3);
+  const lines = walk(TOTAL).map((x) => line(x.name, x.ms, x.value));
+  const clean = createDatabase('clean');
+  const killed = createDatabase('killed');
+  const killedGroup = uniqueName('group');
+  const env = (db) => ({ DATABASE_URL: db.url, KAFKA_TOPIC: topic });
+
+  let flowDone = false;
+  const flowing = (async () => {
+    for (let c = 0; c < 40; c++) {
+      await produceLines(topic, lines.slice(c * TOTAL / 40, (c + 1) * TOTAL / 40));
+      await sleep(150);
+    }
+    flowDone = true;
+  })();
+  let killsDuringFlow = 0;
+  const savedAtKill = [];
+  const saved = () => killed.query(`SELECT CASE WHEN to_regclass('aggregator_offsets') IS NULL THEN 0
+    ELSE (SELECT coalesce(sum(next_offset), 0) FROM aggregator_offsets) END`)[0][0];
+  for (let kill = 0; kill < 8; kill++) {
+    const aggregator = startAggregator(env(killed), killedGroup, { label: `killed-${kill}` });
+    await sleep(300 + Math.random() * 900);
+    if (!flowDone) killsDuringFlow++;
+    await aggregator.kill();
+    savedAtKill.push(Number(saved()));
+  }
+  await flowing;
+  console.log(`messages checkpointed at each kill -9: ${savedAtKill.join(', ')}`);
+  assert.ok(killsDuringFlow >= 5, `at least 5 kills while ticks flowed (${killsDuringFlow})`);
+  assert.ok(new Set(savedAtKill.filter((n) => n > 0)).size >= 4, 'the killed aggregators made progress between kills');
+  const restarted = startAggregator(env(killed), killedGroup, { label: 'killed-final' });
+  const cleanRun = startAggregator(env(clean), uniqueName('group'), { label: 'clean' });
+
+  // Done when candles_1m stops changing: the watermark closes all but the last minute or
+  // so of each ticker, and no tick is left to correct them.
+  await waitFor('the schema', () => clean.query("SELECT to_regclass('candles_1m') IS NOT NULL")[0][0] === 't');
+  const summary = () => clean.query('SELECT count(*), sum(ticks), max(updated_at) FROM candles_1m')[0].join();
+  let last = '';
+  await waitFor('the clean run wrote all its candles', async () => {
+    const now = summary();
+    const settled = now === last && clean.count('SELECT count(*) FROM candles_1m') >= 12 * 38;
+    last = now;
+    if (!settled) await sleep(1000);
+    return settled;
+  }, { timeoutMs: 90000 });
+  const want = storedCandles(clean);
+  await waitForCandles(killed, want, 'the killed run\'s candles equal the clean run\'s');
+  const ticks = clean.count('SELECT sum(ticks) FROM candles_1m');
+  console.log(`${Object.keys(want).length} candles, ${ticks} ticks; ${killsDuringFlow} kills while ticks flowed`);
+  assert.equal(await restarted.stop(), 0);
+  assert.equal(await cleanRun.stop(), 0);
+});
