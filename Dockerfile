@@ -1,4 +1,4 @@
-# One image for the three tickerflow daemons and the dashboard they serve.
+# One image for the four tickerflow daemons and the dashboard they serve.
 #   build:    compiles the C daemons with Debian's -dev packages
 #   frontend: builds frontend/dist with Debian's Node.js and the npm registry
 #   runtime:  the daemons with only their shared libraries, run as a non-root user
@@ -55,6 +55,6 @@ ENV TICKERFLOW_CONFIG=/etc/tickerflow/config.yaml \
     API_FRONTEND_DIR=/usr/share/tickerflow/frontend
 USER tickerflow
 WORKDIR /tmp
-# 5000: dashboard, /api and /ws (tickerflow-api); 9101-9103: /healthz and /metrics.
-EXPOSE 5000 9101 9102 9103
+# 5000: dashboard, /api and /ws (tickerflow-api); 9101-9104: /healthz and /metrics.
+EXPOSE 5000 9101 9102 9103 9104
 CMD ["tickerflow-api"]

@@ -165,3 +165,21 @@ CREATE TABLE IF NOT EXISTS aggregator_anchors (
     value      INTEGER     NOT NULL,
     PRIMARY KEY (group_id, topic, partition, name)
 );
+
+-- Candles of one ticker rolled up from candles_1m to `bucket` (1 minute to 1 day, aligned
+-- to the Unix epoch), for the buckets that overlap [range_start, range_end). Open is the
+-- first minute's, close the last's; moves and ticks add up (see candles_1m). Used by the
+-- API's /candles endpoint and by the Grafana dashboard, so both show the same thing.
+CREATE OR REPLACE FUNCTION candles_rollup(ticker text, bucket interval, range_start timestamptz,
+                                          range_end timestamptz)
+RETURNS TABLE (ts_start timestamptz, ts_end timestamptz, open integer, high integer, low integer, close integer,
+               up_moves bigint, down_moves bigint, ticks bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT b, b + bucket, (array_agg(c.open ORDER BY c.ts_start))[1], max(c.high), min(c.low),
+           (array_agg(c.close ORDER BY c.ts_start DESC))[1], sum(c.up_moves), sum(c.down_moves), sum(c.ticks)
+    FROM candles_1m c, date_bin(bucket, c.ts_start, timestamptz 'epoch') AS b
+    WHERE c.name = ticker
+      AND c.ts_start >= date_bin(bucket, range_start, timestamptz 'epoch') AND c.ts_start < range_end
+    GROUP BY b
+    ORDER BY b
+$$;

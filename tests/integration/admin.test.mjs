@@ -45,7 +45,10 @@ test('healthz and metrics on every daemon, with true values', async () => {
   const db = createDatabase('admin');
   const topic = createTopic('admin', 1);
   const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
-  const ports = { producer: await freePort(), bridge: await freePort(), api: await freePort(), web: await freePort() };
+  const ports = { producer: await freePort(), bridge: await freePort(), api: await freePort(), web: await freePort(),
+    aggregator: await freePort() };
+  const aggregator = startDaemon('aggregator', ['--group-id', uniqueName('group'), '--admin-port',
+    String(ports.aggregator), '--checkpoint-interval-ms', '100'], { env, label: 'admin-aggregator' });
   const bridge = startDaemon('bridge', ['--group-id', uniqueName('group'), '--admin-port', String(ports.bridge)],
     { env, label: 'admin-bridge' });
   const api = startDaemon('api', ['--port', String(ports.web), '--admin-port', String(ports.api), '--frontend-dir',
@@ -53,7 +56,7 @@ test('healthz and metrics on every daemon, with true values', async () => {
   const producer = startDaemon('producer', ['--tickers', '3', '--interval-ms', '100', '--admin-port',
     String(ports.producer)], { env, label: 'admin-producer' });
 
-  for (const daemon of ['producer', 'bridge', 'api']) {
+  for (const daemon of ['producer', 'bridge', 'api', 'aggregator']) {
     // The answer that said healthy is the one checked: a bridge that gets its partitions
     // right after reports "paused" for a moment while it reads its positions (true too).
     const health = await waitFor(`${daemon} healthy`, async () => {
@@ -97,8 +100,18 @@ test('healthz and metrics on every daemon, with true values', async () => {
   assert.equal(metrics.tickerflow_bridge_waiting_for_database.value, 0);
   assert.ok(metrics.tickerflow_bridge_batches_total.value >= 1);
 
+  // The aggregator applied every tick (all on time) and refused the poison message.
+  await waitFor('every tick aggregated', async () =>
+    parseMetrics((await get(ports.aggregator, '/metrics')).body).tickerflow_aggregator_ticks_total.value === delivered);
+  metrics = parseMetrics((await get(ports.aggregator, '/metrics')).body);
+  assert.equal(metrics.tickerflow_aggregator_rejected_total.value, 1);
+  assert.equal(metrics.tickerflow_aggregator_late_ticks_total.value, 0);
+  assert.equal(metrics.tickerflow_aggregator_waiting_for_database.value, 0);
+  assert.ok(metrics.tickerflow_aggregator_checkpoints_total.value >= 1);
+
   assert.equal(await bridge.stop(), 0);
   assert.equal(await api.stop(), 0);
+  assert.equal(await aggregator.stop(), 0);
 });
 
 test('an admin port already in use stops the daemon at start with a clear message', async () => {

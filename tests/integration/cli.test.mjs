@@ -9,7 +9,7 @@ import { requireServices, runDaemon, startDaemon, waitFor } from '../lib/harness
 
 requireServices();
 
-const DAEMONS = ['producer', 'bridge', 'api'];
+const DAEMONS = ['producer', 'bridge', 'api', 'aggregator'];
 
 for (const daemon of DAEMONS) {
   test(`${daemon}: --help documents every option and exits 0`, async () => {
@@ -138,7 +138,7 @@ test('the repository config.yaml lists every option with its built-in default', 
     file.set(indent === '' ? key : `${section}.${key}`, raw.replace(/^"(.*)"$/, '$1'));
   }
   const documented = new Map();
-  for (const daemon of ['producer', 'bridge', 'api']) {
+  for (const daemon of DAEMONS) {
     const { stdout } = await runDaemon(daemon, ['--help']);
     for (const match of stdout.matchAll(/default (.*?); env \S+; config\.yaml (\S+)/g)) documented.set(match[2], match[1]);
   }

@@ -1,0 +1,154 @@
+// The Grafana and Prometheus provisioning of docker-compose.yaml's "observability" profile,
+// checked without Grafana: the files parse, the dashboard's datasources are the provisioned
+// ones, every SQL query runs against the real schema on real candles, and every metric a
+// Prometheus query names is served by a running daemon.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  requireServices, createDatabase, createTopic, freePort, produceLines, root, startDaemon, uniqueName, waitFor,
+} from '../lib/harness.mjs';
+
+requireServices();
+
+const grafana = join(root, 'docker', 'grafana');
+
+// YAML through Debian's Python (PyYAML), strictly: a syntax error fails the test.
+function readYaml(path) {
+  const json = execFileSync('/usr/bin/python3', ['-c',
+    'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1], encoding="utf-8"))))', path],
+  { encoding: 'utf8' });
+  return JSON.parse(json);
+}
+
+const datasources = readYaml(join(grafana, 'provisioning', 'datasources', 'tickerflow.yaml'));
+const providers = readYaml(join(grafana, 'provisioning', 'dashboards', 'tickerflow.yaml'));
+const dashboard = JSON.parse(readFileSync(join(grafana, 'dashboards', 'tickerflow.json'), 'utf8'));
+const prometheus = readYaml(join(root, 'docker', 'prometheus', 'prometheus.yml'));
+const compose = readYaml(join(root, 'docker-compose.yaml'));
+
+function targetsOf(type) {
+  return dashboard.panels.flatMap((panel) => panel.targets.map((target) => ({ panel, target })))
+    .filter(({ target }) => (target.datasource ?? {}).type === type);
+}
+
+test('provisioning files: datasources with credentials from the environment, dashboards from the mounted folder', () => {
+  assert.equal(datasources.apiVersion, 1);
+  const byUid = Object.fromEntries(datasources.datasources.map((d) => [d.uid, d]));
+  const postgres = byUid['tickerflow-postgres'];
+  assert.equal(postgres.type, 'grafana-postgresql-datasource');
+  assert.equal(postgres.url, 'postgres:5432');
+  assert.equal(postgres.user, '$POSTGRES_USER');
+  assert.equal(postgres.jsonData.database, '$POSTGRES_DB');
+  assert.equal(postgres.secureJsonData.password, '$POSTGRES_PASSWORD', 'no password in the file');
+  assert.equal(byUid['tickerflow-prometheus'].url, 'http://prometheus:9090');
+
+  const grafanaService = compose.services.grafana;
+  assert.deepEqual(grafanaService.profiles, ['observability']);
+  for (const name of ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB']) {
+    assert.ok(name in grafanaService.environment, `Grafana gets ${name} from the environment`);
+  }
+  const mounts = grafanaService.volumes.map((v) => v.split(':'));
+  assert.ok(mounts.some(([from, to]) => from === './docker/grafana/provisioning' && to === '/etc/grafana/provisioning'));
+  assert.ok(mounts.some(([from, to]) => from === './docker/grafana/dashboards' && to === providers.providers[0].options.path));
+
+  // Every datasource the dashboard uses is provisioned, under the same type.
+  const used = [...dashboard.panels, ...dashboard.panels.flatMap((p) => p.targets), ...dashboard.templating.list]
+    .map((x) => x.datasource).filter(Boolean);
+  assert.ok(used.length > 10);
+  for (const { uid, type } of used) {
+    assert.ok(byUid[uid], `datasource ${uid} is provisioned`);
+    assert.equal(byUid[uid].type, type, `datasource ${uid} has type ${type}`);
+  }
+  assert.equal(dashboard.uid, 'tickerflow');
+  assert.ok(dashboard.panels.some((p) => p.type === 'candlestick'), 'a candlestick panel');
+});
+
+test('prometheus scrapes every daemon on the admin port docker-compose.yaml gives it', () => {
+  const jobs = Object.fromEntries(prometheus.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs[0]]));
+  for (const daemon of ['producer', 'bridge', 'api', 'aggregator']) {
+    const variable = `${daemon.toUpperCase()}_ADMIN_PORT`;
+    const port = Number(compose.services[daemon].environment[variable]);
+    assert.ok(port > 0, `${daemon} sets ${variable}`);
+    assert.deepEqual(jobs[daemon], { names: [daemon], type: 'A', port }, `the ${daemon} job`);
+  }
+  assert.deepEqual(compose.services.prometheus.profiles, ['observability']);
+});
+
+test('every dashboard query runs: SQL against the real schema and candles, metrics served by the daemons', async () => {
+  const db = createDatabase('grafana');
+  const topic = createTopic('grafana', 1);
+  const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
+  const ports = { producer: await freePort(), bridge: await freePort(), api: await freePort(),
+    aggregator: await freePort(), web: await freePort() };
+  const daemons = [
+    startDaemon('aggregator', ['--group-id', uniqueName('group'), '--admin-port', String(ports.aggregator),
+      '--checkpoint-interval-ms', '100'], { env, label: 'grafana-aggregator' }),
+    startDaemon('bridge', ['--group-id', uniqueName('group'), '--admin-port', String(ports.bridge)],
+      { env, label: 'grafana-bridge' }),
+    startDaemon('api', ['--port', String(ports.web), '--admin-port', String(ports.api), '--frontend-dir',
+      join(root, 'frontend', 'dist')], { env, label: 'grafana-api' }),
+    startDaemon('producer', ['--tickers', '2', '--interval-ms', '1000', '--admin-port', String(ports.producer)],
+      { env, label: 'grafana-producer' }),
+  ];
+
+  // Twenty minutes of ticker_00 and ticker_01, an hour ago: 1 Hz, alternating up and down.
+  const t0 = Math.floor((Date.now() - 3600e3) / 3600e3) * 3600e3;
+  const lines = [];
+  for (let s = 0; s < 1200; s++) {
+    for (const name of ['ticker_00', 'ticker_01']) {
+      lines.push(`${name}\t${JSON.stringify({ name, value: s % 2, time: new Date(t0 + s * 1000).toISOString() })}`);
+    }
+  }
+  await produceLines(topic, lines);
+  await waitFor('candles of twenty minutes', () => db.count('SELECT count(*) FROM candles_1m') >= 40,
+    { timeoutMs: 30000 });
+
+  const run = (sql, interval) => db.query(sql
+    .replaceAll('$ticker', 'ticker_00').replaceAll('$interval', interval)
+    .replaceAll('$__timeFrom()', `'${new Date(t0).toISOString()}'`)
+    .replaceAll('$__timeTo()', `'${new Date(t0 + 3600e3).toISOString()}'`));
+
+  const tickers = run(dashboard.templating.list.find((v) => v.name === 'ticker').query, '1m').map((r) => r[0]);
+  assert.deepEqual(tickers, ['ticker_00', 'ticker_01']);
+  const intervals = dashboard.templating.list.find((v) => v.name === 'interval').query.split(',');
+  assert.deepEqual(intervals, ['1m', '5m', '15m', '1h', '1d']);
+  const sqlTargets = targetsOf('grafana-postgresql-datasource');
+  assert.ok(sqlTargets.length >= 2);
+  for (const interval of intervals) {
+    for (const { panel, target } of sqlTargets) {
+      const rows = run(target.rawSql, interval);
+      assert.ok(rows.length > 0, `${panel.title} at ${interval} returns rows`);
+      if (panel.type === 'candlestick') {
+        // 0/1 alternating: every bucket opens and closes on 0 or 1 and spans both.
+        for (const [, open, high, low, close] of rows) {
+          assert.ok(['0', '1'].includes(open) && ['0', '1'].includes(close));
+          assert.deepEqual([high, low], ['1', '0'], `${interval}: high and low`);
+        }
+      }
+    }
+  }
+  // Twenty minutes in 5-minute buckets (the producer's live ticks have closed them all).
+  const fives = run(sqlTargets.find(({ panel }) => panel.type === 'candlestick').target.rawSql, '5m');
+  assert.equal(fives.length, 4);
+
+  // Every metric a Prometheus query names is on some daemon's /metrics.
+  const served = new Set();
+  for (const daemon of ['producer', 'bridge', 'api', 'aggregator']) {
+    const text = await waitFor(`${daemon} /metrics`, async () => {
+      const response = await fetch(`http://127.0.0.1:${ports[daemon]}/metrics`);
+      return response.ok ? response.text() : null;
+    });
+    for (const match of text.matchAll(/^(tickerflow_\w+) /gm)) served.add(match[1]);
+  }
+  const promTargets = targetsOf('prometheus');
+  assert.ok(promTargets.length >= 10);
+  for (const { panel, target } of promTargets) {
+    const names = target.expr.match(/tickerflow_\w+/g) ?? [];
+    assert.ok(names.length > 0, `${panel.title}: ${target.expr} names a metric`);
+    for (const name of names) assert.ok(served.has(name), `${panel.title}: ${name} is served`);
+  }
+  for (const daemon of daemons) assert.equal(await daemon.stop(), 0);
+});
