@@ -47,6 +47,9 @@ static const char RESUME_SQL[] =
     "  ORDER BY time DESC, id DESC LIMIT $3 + 2) newest"
     " ORDER BY time, id";
 static const char EXISTS_SQL[] = "SELECT EXISTS (SELECT 1 FROM records WHERE name = $1)";
+/* Known to the candles endpoint: stored by the bridge or aggregated (run without a bridge). */
+static const char CANDLES_EXIST_SQL[] =
+    "SELECT EXISTS (SELECT 1 FROM records WHERE name = $1) OR EXISTS (SELECT 1 FROM candles_1m WHERE name = $1)";
 
 /* Downsampling, in two steps. First the range's first and last stored times (two index
  * probes); from them bucket_grid_plan() picks the grid. Then one of two queries gives each
@@ -82,6 +85,11 @@ static const char DOWNSAMPLE_ROLLUP_SQL[] =
     "   SELECT time, value, value, time, id, value, 1 FROM records WHERE name = $1 AND time >= $7 AND time <= $3"
     " ) p CROSS JOIN LATERAL (SELECT date_bin($5::interval, p.time, $4::timestamptz) AS start) b"
     " GROUP BY b.start ORDER BY b.start";
+
+/* candles_1m rolled up in SQL (db/init.sql): $2 is the interval, e.g. "300 seconds". */
+static const char CANDLES_SQL[] =
+    "SELECT (extract(epoch FROM ts_start) * 1000000)::bigint, open, high, low, close, up_moves, down_moves, ticks"
+    " FROM candles_rollup($1, $2::interval, $3::timestamptz, $4::timestamptz)";
 
 /* A growing text buffer for JSON bodies. */
 struct text {
@@ -233,7 +241,7 @@ static void answer_tickers(struct history_store *store, struct query_job *job)
 static bool answer_if_unknown(struct history_store *store, struct query_job *job)
 {
     const char *const params[] = {job->history.name};
-    PGresult *result = run_query(store, EXISTS_SQL, 1, params);
+    PGresult *result = run_query(store, job->route == API_ROUTE_CANDLES ? CANDLES_EXIST_SQL : EXISTS_SQL, 1, params);
     if (result == NULL) {
         set_error(job, 503, "database unavailable");
         return true;
@@ -381,6 +389,40 @@ static void answer_history(struct history_store *store, struct query_job *job)
     set_body(job, &text);
 }
 
+/* Candles of the range; a ticker with neither records nor candles is unknown (404), a
+ * known one with no closed minute in the range gets an empty list. */
+static void answer_candles(struct history_store *store, struct query_job *job)
+{
+    const struct candles_query *query = &job->candles;
+    char from_text[TIMESTAMP_TEXT_SIZE], to_text[TIMESTAMP_TEXT_SIZE], interval[32];
+    format_time(query->from_us, from_text);
+    format_time(query->to_us, to_text);
+    snprintf(interval, sizeof interval, "%" PRId64 " seconds", query->interval_s);
+    const char *const params[] = {query->name, interval, from_text, to_text};
+    memcpy(job->history.name, query->name, sizeof job->history.name); /* for answer_if_unknown */
+    PGresult *result = query_range(store, job, CANDLES_SQL, params);
+    if (result == NULL)
+        return;
+    struct text text = {0};
+    text_append(&text, "{\"name\":\"%s\",\"interval\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"candles\":[",
+                query->name, query->interval, from_text, to_text);
+    for (int row = 0; row < PQntuples(result); row++) {
+        int64_t start_us = strtoll(PQgetvalue(result, row, 0), NULL, 10);
+        char start[TIMESTAMP_TEXT_SIZE], end[TIMESTAMP_TEXT_SIZE];
+        format_time(start_us, start);
+        format_time(start_us + query->interval_s * 1000000, end);
+        text_append(&text,
+                    "%s{\"start\":\"%s\",\"end\":\"%s\",\"open\":%s,\"high\":%s,\"low\":%s,\"close\":%s,"
+                    "\"up_moves\":%s,\"down_moves\":%s,\"ticks\":%s}",
+                    row ? "," : "", start, end, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2),
+                    PQgetvalue(result, row, 3), PQgetvalue(result, row, 4), PQgetvalue(result, row, 5),
+                    PQgetvalue(result, row, 6), PQgetvalue(result, row, 7));
+    }
+    text_append(&text, "]}");
+    PQclear(result);
+    set_body(job, &text);
+}
+
 /* Fills job->rows: the ticker's stored values after resume.since_us, oldest first. */
 static void answer_resume(struct history_store *store, struct query_job *job)
 {
@@ -429,6 +471,8 @@ void history_store_answer(struct history_store *store, struct query_job *job)
         answer_resume(store, job);
     else if (job->route == API_ROUTE_TICKERS)
         answer_tickers(store, job);
+    else if (job->route == API_ROUTE_CANDLES)
+        answer_candles(store, job);
     else
         answer_history(store, job);
 }

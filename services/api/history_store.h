@@ -1,6 +1,6 @@
 /*
- * The API's reads of `records`: the ticker list with latest values, and a ticker's
- * history. Each store owns one Postgres connection and is used by one worker thread.
+ * The API's reads of `records` and `candles_1m`: the ticker list with latest values, a
+ * ticker's history and its candles. Each store owns one Postgres connection and is used by one worker thread.
  * SQL is parameterised; the answer is an HTTP status and a JSON body.
  */
 #ifndef API_HISTORY_STORE_H

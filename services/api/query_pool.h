@@ -41,6 +41,7 @@ struct query_job {
     enum query_kind kind;
     enum api_route route;         /* QUERY_HTTP */
     struct history_query history; /* QUERY_HTTP, API_ROUTE_HISTORY */
+    struct candles_query candles; /* QUERY_HTTP, API_ROUTE_CANDLES */
     struct resume_query resume;   /* QUERY_RESUME */
 
     /* The answer, filled by a worker: HTTP status and a JSON body the job owns, or rows. */

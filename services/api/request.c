@@ -1,6 +1,7 @@
 #include "request.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@ int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NA
 {
     static const char PREFIX[] = "/api/tickers";
     static const char HISTORY_SUFFIX[] = "/history";
+    static const char CANDLES_SUFFIX[] = "/candles";
     *http_status = 404;
     if (strncmp(path, PREFIX, sizeof PREFIX - 1) != 0)
         return error_set(err, "no such endpoint");
@@ -27,7 +29,11 @@ int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NA
         return error_set(err, "no such endpoint");
     rest++;
     const char *slash = strchr(rest, '/');
-    if (slash == NULL || strcmp(slash, HISTORY_SUFFIX) != 0)
+    if (slash != NULL && strcmp(slash, HISTORY_SUFFIX) == 0)
+        *route = API_ROUTE_HISTORY;
+    else if (slash != NULL && strcmp(slash, CANDLES_SUFFIX) == 0)
+        *route = API_ROUTE_CANDLES;
+    else
         return error_set(err, "no such endpoint");
     size_t length = (size_t)(slash - rest);
     if (ticker_validate_name(rest, length, err) < 0) {
@@ -36,7 +42,6 @@ int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NA
     }
     memcpy(name, rest, length);
     name[length] = '\0';
-    *route = API_ROUTE_HISTORY;
     return 0;
 }
 
@@ -94,6 +99,75 @@ int history_query_parse(const char *const *arguments, size_t count, int max_limi
         return error_set(err, "parameter 'from' is after 'to'");
     if (seen_limit && seen_max_points)
         return error_set(err, "give either 'limit' (raw points) or 'max_points' (downsampled), not both");
+    return 0;
+}
+
+/* The intervals candles_1m rolls up to (db/init.sql, candles_rollup). */
+static const struct {
+    const char *name;
+    int64_t seconds;
+} CANDLE_INTERVALS[] = {{"1m", 60}, {"5m", 300}, {"15m", 900}, {"1h", 3600}, {"1d", 86400}};
+
+static int parse_interval(const char *text, struct candles_query *query, struct error *err)
+{
+    for (size_t i = 0; i < sizeof CANDLE_INTERVALS / sizeof CANDLE_INTERVALS[0]; i++) {
+        if (strcmp(text, CANDLE_INTERVALS[i].name) == 0) {
+            query->interval = CANDLE_INTERVALS[i].name;
+            query->interval_s = CANDLE_INTERVALS[i].seconds;
+            return 0;
+        }
+    }
+    return error_set(err, "must be one of 1m, 5m, 15m, 1h, 1d");
+}
+
+int candles_query_parse(const char *const *arguments, size_t count, int max_candles, int64_t now_us,
+                        struct candles_query *query, struct error *err)
+{
+    bool seen_from = false, seen_to = false, seen_interval = false;
+    query->interval = "1m";
+    query->interval_s = 60;
+    for (size_t i = 0; i < count; i++) {
+        const char *equals = strchr(arguments[i], '=');
+        if (equals == NULL || equals[1] == '\0')
+            return error_set(err, "parameter '%.32s' has no value", arguments[i]);
+        size_t key_length = (size_t)(equals - arguments[i]);
+        const char *value = equals + 1;
+        bool *seen;
+        int rc;
+        if (key_length == 4 && strncmp(arguments[i], "from", 4) == 0) {
+            seen = &seen_from;
+            rc = timestamp_parse(value, strlen(value), &query->from_us, err);
+        } else if (key_length == 2 && strncmp(arguments[i], "to", 2) == 0) {
+            seen = &seen_to;
+            rc = timestamp_parse(value, strlen(value), &query->to_us, err);
+        } else if (key_length == 8 && strncmp(arguments[i], "interval", 8) == 0) {
+            seen = &seen_interval;
+            rc = parse_interval(value, query, err);
+        } else {
+            return error_set(err, "unknown parameter '%.*s' (expected interval, from or to)",
+                             (int)(key_length > 32 ? 32 : key_length), arguments[i]);
+        }
+        if (*seen)
+            return error_set(err, "parameter '%.*s' given twice", (int)key_length, arguments[i]);
+        *seen = true;
+        if (rc < 0)
+            return error_wrap(err, "parameter '%.*s'", (int)key_length, arguments[i]);
+    }
+    int64_t interval_us = query->interval_s * 1000000;
+    int64_t span_us = (int64_t)(CANDLES_DEFAULT_COUNT < max_candles ? CANDLES_DEFAULT_COUNT : max_candles) * interval_us;
+    if (!seen_to)
+        query->to_us = seen_from && query->from_us < now_us - span_us ? query->from_us + span_us : now_us;
+    if (!seen_from)
+        query->from_us = query->to_us - span_us;
+    if (query->from_us >= query->to_us)
+        return error_set(err, "parameter 'from' is not before 'to'");
+    /* Whole buckets: the one holding `from` up to the one holding the last microsecond. */
+    int64_t first_bucket = query->from_us / interval_us - (query->from_us % interval_us < 0);
+    int64_t last_bucket = (query->to_us - 1) / interval_us - ((query->to_us - 1) % interval_us < 0);
+    if (last_bucket - first_bucket + 1 > max_candles)
+        return error_set(err, "the range spans %" PRId64 " %s candles; at most %d: narrow it or take a larger "
+                              "interval",
+                         last_bucket - first_bucket + 1, query->interval, max_candles);
     return 0;
 }
 

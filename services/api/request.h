@@ -16,11 +16,12 @@
 enum api_route {
     API_ROUTE_TICKERS, /* GET /api/tickers */
     API_ROUTE_HISTORY, /* GET /api/tickers/{name}/history */
+    API_ROUTE_CANDLES, /* GET /api/tickers/{name}/candles */
 };
 
-/* Parses a request path ("/api/tickers", "/api/tickers/ticker_07/history"), without
- * the query string. On success
- * *route is set and, for history, `name` holds the validated ticker name.
+/* Parses a request path ("/api/tickers", "/api/tickers/ticker_07/history",
+ * "/api/tickers/ticker_07/candles"), without the query string. On success *route is set
+ * and, for history and candles, `name` holds the validated ticker name.
  * Returns -1 with err set and *http_status 404 (no such endpoint) or 400 (invalid name). */
 int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NAME_MAX + 1], int *http_status,
                     struct error *err);
@@ -41,6 +42,25 @@ struct history_query {
  * limit and max_points, and from > to. */
 int history_query_parse(const char *const *arguments, size_t count, int max_limit, struct history_query *query,
                         struct error *err);
+
+#define CANDLES_DEFAULT_COUNT 1000
+
+/* A candles request: candles_1m rolled up to `interval_s`, for the buckets that overlap
+ * [from_us, to_us). */
+struct candles_query {
+    char name[TICKER_NAME_MAX + 1];
+    const char *interval;  /* as given: "1m", "5m", "15m", "1h" or "1d" (a static string) */
+    int64_t interval_s;
+    int64_t from_us, to_us;
+};
+
+/* Parses the arguments of a candles request: interval (default 1m), from and to (RFC
+ * 3339). Without `to`: now_us, or CANDLES_DEFAULT_COUNT intervals after `from` if that is
+ * earlier; without `from`: that many intervals before `to`.
+ * Rejects unknown, repeated or empty parameters, another interval, from >= to, and a
+ * range of more than max_candles intervals. */
+int candles_query_parse(const char *const *arguments, size_t count, int max_candles, int64_t now_us,
+                        struct candles_query *query, struct error *err);
 
 /* Rejects any argument: for endpoints that take none. */
 int no_arguments_parse(const char *const *arguments, size_t count, struct error *err);

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "query_pool.h"
 #include "request.h"
+#include "timestamp.h"
 
 #define LIVE_PROTOCOL "tickerflow-live"
 #define API_PROTOCOL "tickerflow-api"
@@ -139,6 +140,23 @@ static int collect_arguments(struct lws *wsi, char storage[][ARGUMENT_MAX], cons
     }
 }
 
+/* The route's query parameters, into the job. */
+static int parse_arguments(struct api_server *server, struct query_job *job, const char *const *arguments,
+                           size_t count, struct error *err)
+{
+    int max_rows = (int)server->settings->history_max_limit;
+    switch (job->route) {
+    case API_ROUTE_TICKERS:
+        return no_arguments_parse(arguments, count, err);
+    case API_ROUTE_HISTORY:
+        return history_query_parse(arguments, count, max_rows, &job->history, err);
+    case API_ROUTE_CANDLES:
+        memcpy(job->candles.name, job->history.name, sizeof job->candles.name);
+        return candles_query_parse(arguments, count, max_rows, timestamp_now_us(), &job->candles, err);
+    }
+    return error_set(err, "no such endpoint");
+}
+
 static void handle_request(struct api_server *server, struct http_session *session, struct lws *wsi, const char *path)
 {
     session->wsi = wsi;
@@ -163,10 +181,7 @@ static void handle_request(struct api_server *server, struct http_session *sessi
     int count = collect_arguments(wsi, storage, arguments);
     int rc = count < 0 ? error_set(&err, "too many or too long query parameters (at most %d of %d bytes)",
                                    MAX_ARGUMENTS, ARGUMENT_MAX - 1)
-             : job->route == API_ROUTE_TICKERS
-                 ? no_arguments_parse(arguments, (size_t)count, &err)
-                 : history_query_parse(arguments, (size_t)count, (int)server->settings->history_max_limit,
-                                       &job->history, &err);
+                       : parse_arguments(server, job, arguments, (size_t)count, &err);
     if (rc < 0) {
         query_job_free(job);
         respond_error(server, session, 400, path, err.message);

@@ -3,17 +3,19 @@
 // counted, and kill -9 at random moments leaves candles equal to a clean run's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  requireServices, createDatabase, createTopic, freePort, produceLines, produceRaw, startDaemon, uniqueName, waitFor,
+  requireServices, createDatabase, createTopic, freePort, produceLines, produceRaw, root, startDaemon, uniqueName,
+  waitFor,
 } from '../lib/harness.mjs';
 
 requireServices();
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
-// A minute boundary, an hour before now: Kafka timestamps (now) are later than every tick.
-const T0 = Math.floor((Date.now() - 3600 * SECOND) / MINUTE) * MINUTE;
+// A 5-minute boundary, an hour before now: Kafka timestamps (now) are later than every tick.
+const T0 = Math.floor((Date.now() - 3600 * SECOND) / (5 * MINUTE)) * 5 * MINUTE;
 const RULES = { outOfOrdernessMs: 2000, allowedLatenessMs: 30000 };
 
 function line(name, ms, value) {
@@ -132,6 +134,35 @@ test('a hand-made sequence gives exactly the expected candles: boundaries, out-o
   await sleep(500);
   assert.equal(await aggregator.stop(), 0);
   assert.match(aggregator.log(), /1 too late/);
+
+  // The API serves them, and rolls them up in SQL.
+  const port = await freePort();
+  const api = startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist')],
+    { env: { DATABASE_URL: db.url, KAFKA_TOPIC: topic }, label: 'candles-api' });
+  const iso = (ms) => new Date(ms).toISOString().replace('Z', '000Z'); // the API's microseconds
+  const get = async (query) => {
+    const response = await waitFor('the API', () => fetch(`http://127.0.0.1:${port}/api/tickers/${query}`).catch(() => null));
+    return { status: response.status, body: await response.json() };
+  };
+  const range = `from=${iso(T0)}&to=${iso(T0 + 5 * MINUTE)}`;
+  let { status, body } = await get(`a/candles?interval=1m&${range}`);
+  assert.equal(status, 200);
+  assert.deepEqual(body.candles.map((c) => [c.start, c.end, c.open, c.high, c.low, c.close, c.up_moves, c.down_moves, c.ticks]), [
+    [iso(T0), iso(T0 + MINUTE), 1, 3, 1, 3, 2, 0, 3],
+    [iso(T0 + MINUTE), iso(T0 + 2 * MINUTE), 2, 4, 2, 4, 2, 1, 3],
+    [iso(T0 + 2 * MINUTE), iso(T0 + 3 * MINUTE), 5, 5, 5, 5, 1, 0, 1],
+  ]);
+  ({ status, body } = await get(`a/candles?interval=5m&${range}`));
+  // Minutes 0-2 in one bucket: the first open, the last close, extremes, summed moves and ticks.
+  assert.deepEqual(body.candles.map((c) => [c.start, c.open, c.high, c.low, c.close, c.up_moves, c.down_moves, c.ticks]),
+    [[iso(T0), 1, 5, 1, 5, 5, 1, 7]]);
+  assert.equal(body.interval, '5m');
+  ({ status, body } = await get(`nobody/candles?${range}`));
+  assert.deepEqual([status, body], [404, { error: 'unknown ticker' }]);
+  ({ status, body } = await get('a/candles?interval=2m'));
+  assert.equal(status, 400);
+  assert.match(body.error, /interval.*1m, 5m, 15m, 1h, 1d/);
+  assert.equal(await api.stop(), 0);
 });
 
 test('malformed and far-future messages are refused, counted and logged; the aggregator keeps going', async () => {

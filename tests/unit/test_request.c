@@ -31,6 +31,9 @@ static void routes_known_paths(void **unused)
     assert_int_equal(api_route_parse("/api/tickers/ticker_07/history", &route, name, &status, NULL), 0);
     assert_int_equal(route, API_ROUTE_HISTORY);
     assert_string_equal(name, "ticker_07");
+    assert_int_equal(api_route_parse("/api/tickers/t9/candles", &route, name, &status, NULL), 0);
+    assert_int_equal(route, API_ROUTE_CANDLES);
+    assert_string_equal(name, "t9");
 }
 
 static void rejects_unknown_paths_and_bad_names(void **unused)
@@ -43,6 +46,8 @@ static void rejects_unknown_paths_and_bad_names(void **unused)
     expect_route_error("/api/tickers/ticker_07/", 404, "no such endpoint");
     expect_route_error("/api/tickers/ticker_07/historyX", 404, "no such endpoint");
     expect_route_error("/api/tickers/ticker_07/history/x", 404, "no such endpoint");
+    expect_route_error("/api/tickers/ticker_07/candle", 404, "no such endpoint");
+    expect_route_error("/api/tickers/ticker-07/candles", 400, "invalid ticker");
     expect_route_error("/api/tickers//history", 400, "invalid ticker: name is empty");
     expect_route_error("/api/tickers/ticker-07/history", 400, "invalid ticker: name has a character outside");
     expect_route_error("/api/tickers/ticker_0000007/history", 400, "14 bytes long");
@@ -220,6 +225,68 @@ static void client_message_errors(void **unused)
     free(text);
 }
 
+#define MINUTE_US 60000000LL
+#define NOW_US 1800000000000000LL /* 2027-01-15T08:00:00Z, a whole day */
+
+static void candles_defaults_and_values(void **unused)
+{
+    struct candles_query query;
+    assert_int_equal(candles_query_parse(NULL, 0, 10000, NOW_US, &query, NULL), 0);
+    assert_string_equal(query.interval, "1m");
+    assert_int_equal(query.interval_s, 60);
+    assert_int_equal(query.to_us, NOW_US);
+    assert_int_equal(query.from_us, NOW_US - CANDLES_DEFAULT_COUNT * MINUTE_US);
+
+    const char *const hours[] = {"interval=1h", "from=2027-01-14T00:00:00Z", "to=2027-01-15T00:00:00Z"};
+    assert_int_equal(candles_query_parse(hours, 3, 10000, NOW_US, &query, NULL), 0);
+    assert_string_equal(query.interval, "1h");
+    assert_int_equal(query.interval_s, 3600);
+    assert_int_equal(query.to_us - query.from_us, 24 * 60 * MINUTE_US);
+
+    /* Only `from`: a default count of intervals after it, or up to now if sooner. */
+    const char *const old[] = {"interval=5m", "from=2020-01-01T00:00:00Z"};
+    assert_int_equal(candles_query_parse(old, 2, 10000, NOW_US, &query, NULL), 0);
+    assert_int_equal(query.to_us - query.from_us, CANDLES_DEFAULT_COUNT * 5 * MINUTE_US);
+    const char *const recent[] = {"from=2027-01-15T07:00:00Z"};
+    assert_int_equal(candles_query_parse(recent, 1, 10000, NOW_US, &query, NULL), 0);
+    assert_int_equal(query.to_us, NOW_US);
+
+    /* Exactly max_candles whole buckets is fine; a microsecond more spans one more. */
+    const char *const full[] = {"interval=1d", "from=2027-01-01T00:00:00Z", "to=2027-01-11T00:00:00Z"};
+    assert_int_equal(candles_query_parse(full, 3, 10, NOW_US, &query, NULL), 0);
+    const char *const over[] = {"interval=1d", "from=2027-01-01T00:00:00Z", "to=2027-01-11T00:00:00.000001Z"};
+    struct error err;
+    assert_int_equal(candles_query_parse(over, 3, 10, NOW_US, &query, &err), -1);
+    assert_string_equal(err.message, "the range spans 11 1d candles; at most 10: narrow it or take a larger interval");
+}
+
+static void expect_candles_error(const char *const *arguments, size_t count, const char *reason)
+{
+    struct candles_query query;
+    struct error err = {{0}};
+    assert_int_equal(candles_query_parse(arguments, count, 10000, NOW_US, &query, &err), -1);
+    if (strstr(err.message, reason) == NULL)
+        fail_msg("expected '%s', got '%s'", reason, err.message);
+}
+
+#define CANDLES_ERROR(reason, ...)                                                                   \
+    do {                                                                                             \
+        const char *const arguments[] = {__VA_ARGS__};                                               \
+        expect_candles_error(arguments, sizeof arguments / sizeof arguments[0], reason);             \
+    } while (0)
+
+static void candles_reject_every_bad_parameter(void **unused)
+{
+    CANDLES_ERROR("parameter 'interval': must be one of 1m, 5m, 15m, 1h, 1d", "interval=2m");
+    CANDLES_ERROR("parameter 'interval': must be one of", "interval=1M");
+    CANDLES_ERROR("parameter 'interval' given twice", "interval=1m", "interval=5m");
+    CANDLES_ERROR("parameter 'interval=' has no value", "interval=");
+    CANDLES_ERROR("parameter 'from'", "from=yesterday");
+    CANDLES_ERROR("unknown parameter 'limit' (expected interval, from or to)", "limit=5");
+    CANDLES_ERROR("'from' is not before 'to'", "from=2027-01-01T00:00:00Z", "to=2027-01-01T00:00:00Z");
+    CANDLES_ERROR("the range spans 20161 1m candles", "from=2027-01-01T00:00:00Z", "to=2027-01-15T00:00:30Z");
+}
+
 static void error_bodies_are_escaped_json(void **unused)
 {
     char *body = api_error_body("bad \"quote\" and \\ slash");
@@ -237,6 +304,8 @@ int main(void)
         cmocka_unit_test(endpoints_without_parameters_reject_any),
         cmocka_unit_test(client_messages),
         cmocka_unit_test(client_message_errors),
+        cmocka_unit_test(candles_defaults_and_values),
+        cmocka_unit_test(candles_reject_every_bad_parameter),
         cmocka_unit_test(error_bodies_are_escaped_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
