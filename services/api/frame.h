@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "live_candle.h"
 #include "ticker.h"
 
 enum frame_kind {
@@ -73,5 +74,9 @@ static inline struct frame *frame_ref(struct frame *frame)
 
 /* Drops one reference; the last one frees the frame. NULL does nothing. */
 void frame_release(struct frame *frame);
+
+/* {"type":"candle","name":...,"start":...,"end":...,"open":...,...,"partial":...}: a control
+ * frame (whole, so a client that missed one reads the next on its own). */
+struct frame *frame_new_candle(const char *name, const struct live_candle *candle);
 
 #endif

@@ -25,6 +25,7 @@ struct subscription {
     int64_t last_queued_us;   /* newest tick time queued to the client: older ones never follow */
     struct query_job *resume; /* a resume query under way: live ticks wait in the window */
     bool by_name;             /* counts against api.max_subscriptions ("*" ones do not) */
+    bool candles;             /* also send the live candle after each tick */
 };
 
 /* Per WebSocket connection; lws allocates it zeroed and frees it after the close. */
@@ -33,6 +34,7 @@ struct ws_client {
     struct ws_client *previous, *next; /* the hub's list */
     bool open;
     bool all;                          /* subscribed to "*": new tickers are added */
+    bool all_candles;                  /* ... with live candles */
     struct subscription **subscriptions;
     size_t subscription_count, subscription_capacity;
     size_t named_count;                /* subscriptions made by name (limited) */
@@ -151,6 +153,20 @@ static void push_tick(struct live_hub *hub, struct subscription *subscription, s
         return;
     subscription->last_queued_us = tick->time_us;
     push(hub, subscription->client, frame_ref(tick));
+}
+
+/* Queues the ticker's live candle to a subscription that asked for candles, unless its
+ * client is falling behind: each candle frame is whole, so skipping some loses nothing
+ * the next one does not carry, and ticks keep their room in the queue. */
+static void push_candle(struct live_hub *hub, struct subscription *subscription, struct frame **candle)
+{
+    struct ws_client *client = subscription->client;
+    if (!subscription->candles || subscription->resume != NULL || client->queue.count * 2 > client->queue.limit)
+        return;
+    if (*candle == NULL)
+        *candle = frame_new_candle(subscription->ticker->name, &subscription->ticker->candle);
+    if (*candle != NULL)
+        push(hub, client, frame_ref(*candle));
 }
 
 static void push_gap(struct live_hub *hub, struct subscription *subscription, int64_t after_us, int64_t before_us,
@@ -345,7 +361,7 @@ static void remove_subscription(struct ws_client *client, size_t index)
 /* Subscribes to `entry` unless already subscribed, then resumes from since_us when given.
  * The caller has checked the limits. */
 static void subscribe(struct live_hub *hub, struct ws_client *client, struct ticker_entry *entry, int64_t since_us,
-                      bool by_name)
+                      bool by_name, bool candles)
 {
     struct subscription *subscription = find_subscription(client, entry);
     if (subscription == NULL) {
@@ -358,8 +374,14 @@ static void subscribe(struct live_hub *hub, struct ws_client *client, struct tic
         if (by_name)
             client->named_count++;
     }
+    subscription->candles = candles;
     if (since_us != CLIENT_NO_SINCE)
         start_resume(hub, subscription, since_us);
+    /* The current minute at once: the client need not wait for the next tick. */
+    struct frame *candle = NULL;
+    if (entry->candle.start_us != INT64_MIN)
+        push_candle(hub, subscription, &candle);
+    frame_release(candle);
 }
 
 /* The ticker `name` if this client may subscribe to it now; otherwise NULL after queueing
@@ -404,11 +426,12 @@ static void unsubscribe_all(struct ws_client *client)
 }
 
 /* Subscribes an "all" client to every ticker known now (later ones are added as they come). */
-static void subscribe_all(struct live_hub *hub, struct ws_client *client, int64_t since_us)
+static void subscribe_all(struct live_hub *hub, struct ws_client *client, int64_t since_us, bool candles)
 {
     client->all = true;
+    client->all_candles = candles;
     for (size_t id = 0; id < ticker_table_count(hub->tickers); id++)
-        subscribe(hub, client, ticker_table_at(hub->tickers, (int)id), since_us, false);
+        subscribe(hub, client, ticker_table_at(hub->tickers, (int)id), since_us, false, candles);
 }
 
 static void apply_message(struct live_hub *hub, struct ws_client *client, const struct client_message *message)
@@ -426,7 +449,7 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
         if (message->op == CLIENT_UNSUBSCRIBE)
             unsubscribe_all(client);
         else
-            subscribe_all(hub, client, message->all_since_us);
+            subscribe_all(hub, client, message->all_since_us, message->candles);
         return;
     }
     if (message->op == CLIENT_UNSUBSCRIBE) {
@@ -453,7 +476,7 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
     push_tickers_reply(hub, client, reply, names);
     for (size_t i = 0; accepted != NULL && i < message->count; i++) {
         if (accepted[i] != NULL)
-            subscribe(hub, client, accepted[i], message->tickers[i].since_us, true);
+            subscribe(hub, client, accepted[i], message->tickers[i].since_us, true, message->candles);
     }
     free(accepted);
 }
@@ -570,8 +593,13 @@ static struct ticker_entry *new_ticker(struct live_hub *hub, const char *name)
     if (entry == NULL)
         return NULL;
     for (struct ws_client *client = hub->clients; client != NULL; client = client->next) {
-        if (client->all && find_subscription(client, entry) == NULL && add_subscription(client, entry) == NULL)
+        if (!client->all || find_subscription(client, entry) != NULL)
+            continue;
+        struct subscription *subscription = add_subscription(client, entry);
+        if (subscription == NULL)
             log_error("out of memory subscribing a client to %s", name);
+        else
+            subscription->candles = client->all_candles;
     }
     return entry;
 }
@@ -592,11 +620,16 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
         struct frame *frame = entry != NULL ? frame_new_tick(entry->id, &tick->ticker, &origin) : NULL;
         if (frame != NULL) {
             ticker_table_remember(hub->tickers, entry, frame);
+            live_candle_add(&entry->candle, tick->ticker.value, tick->ticker.time_us);
+            struct frame *candle = NULL; /* made for the first subscriber that wants it */
             for (size_t i = 0; i < entry->subscriber_count; i++) {
                 struct subscription *subscription = entry->subscribers[i];
-                if (subscription->resume == NULL)
+                if (subscription->resume == NULL) {
                     push_tick(hub, subscription, frame);
+                    push_candle(hub, subscription, &candle);
+                }
             }
+            frame_release(candle);
             frame_release(frame);
         }
         free(tick);

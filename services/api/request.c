@@ -302,7 +302,7 @@ static int parse_op(json_t *root, struct client_message *message, const char **c
     if (!json_is_string(op))
         return reject(code, "invalid_message", err, "field 'op' must be a string: subscribe, unsubscribe, resume or ping");
     const char *name = json_string_value(op);
-    static const char *const subscribe_fields[] = {"op", "ticker", "tickers", "since", NULL};
+    static const char *const subscribe_fields[] = {"op", "ticker", "tickers", "since", "candles", NULL};
     static const char *const unsubscribe_fields[] = {"op", "ticker", "tickers", NULL};
     static const char *const resume_fields[] = {"op", "positions", NULL};
     static const char *const ping_fields[] = {"op", NULL};
@@ -310,9 +310,13 @@ static int parse_op(json_t *root, struct client_message *message, const char **c
         message->op = CLIENT_SUBSCRIBE;
         int64_t since_us = CLIENT_NO_SINCE;
         json_t *since = json_object_get(root, "since");
+        json_t *candles = json_object_get(root, "candles");
         if (check_fields(root, subscribe_fields, code, err) < 0 ||
             (since != NULL && parse_since(since, "'since'", &since_us, code, err) < 0))
             return -1;
+        if (candles != NULL && !json_is_boolean(candles))
+            return reject(code, "invalid_message", err, "field 'candles' must be true or false");
+        message->candles = json_is_true(candles);
         return parse_tickers(root, message, since_us, code, err);
     }
     if (strcmp(name, "unsubscribe") == 0) {
@@ -342,6 +346,7 @@ int client_message_parse(const char *text, size_t length, struct client_message 
     if (root == NULL)
         return reject(code, "invalid_json", err, "invalid JSON at byte %d: %s", json_error.position, json_error.text);
     message->all = false;
+    message->candles = false;
     message->count = 0;
     int rc = json_is_object(root) ? parse_op(root, message, code, err)
                                   : reject(code, "invalid_message", err, "message must be a JSON object");

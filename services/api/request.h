@@ -75,7 +75,7 @@ char *api_error_body(const char *reason);
 #define CLIENT_NO_SINCE INT64_MIN
 
 enum client_op {
-    CLIENT_SUBSCRIBE,   /* {"op":"subscribe","tickers":[...]|"*"[,"since":T]}  ("ticker":"x" also accepted) */
+    CLIENT_SUBSCRIBE,   /* {"op":"subscribe","tickers":[...]|"*"[,"since":T][,"candles":true]}  ("ticker":"x" also accepted) */
     CLIENT_UNSUBSCRIBE, /* {"op":"unsubscribe","tickers":[...]|"*"} */
     CLIENT_RESUME,      /* {"op":"resume","positions":{"ticker_07":T, ...}} */
     CLIENT_PING,        /* {"op":"ping"}: answered {"type":"pong"} */
@@ -89,6 +89,7 @@ struct client_ticker {
 struct client_message {
     enum client_op op;
     bool all;                /* "tickers":"*" */
+    bool candles;            /* subscribe: also the live candle of each tick's minute */
     int64_t all_since_us;    /* with `all`: the "since" for every ticker */
     size_t count;            /* entries of `tickers` (0 with `all`) */
     struct client_ticker tickers[CLIENT_TICKERS_MAX];

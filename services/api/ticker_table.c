@@ -99,6 +99,7 @@ struct ticker_entry *ticker_table_add(struct ticker_table *table, const char *na
     entry->id = (int)table->count;
     snprintf(entry->name, sizeof entry->name, "%s", name);
     entry->last_time_us = INT64_MIN;
+    live_candle_init(&entry->candle);
     table->entries[table->count++] = entry;
     *slot = entry;
     return entry;

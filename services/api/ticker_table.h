@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "frame.h"
+#include "live_candle.h"
 
 struct subscription; /* the server's: one client watching one ticker */
 
@@ -23,6 +24,7 @@ struct ticker_entry {
     int64_t last_time_us; /* the newest tick's time; INT64_MIN before the first */
     struct frame **window; /* ring of the newest ticks (NULL with a window of 0) */
     size_t window_head, window_count;
+    struct live_candle candle; /* the current minute's, from the ticks remembered */
     struct subscription **subscribers; /* owned array; the subscriptions are the server's */
     size_t subscriber_count, subscriber_capacity;
 };

@@ -68,6 +68,59 @@ function assertChained(ticks, what) {
   }
 }
 
+test('"candles": true adds the live candle of each tick\'s minute, and only for that subscription', async () => {
+  const withCandles = await openClient(stack.port);
+  const without = await openClient(stack.port);
+  withCandles.send({ op: 'subscribe', tickers: ['ticker_03'], candles: true });
+  without.send({ op: 'subscribe', tickers: ['ticker_03', 'ticker_04'] });
+  await withCandles.next((m) => m.type === 'subscribed');
+  // The current minute comes at once, before any new tick.
+  const first = await withCandles.next((m) => m.type === 'candle', 'the current candle');
+  assert.equal(withCandles.messages.indexOf(first), 1, 'right after the reply');
+  await waitFor('40 ticks with their candles', () => withCandles.ticks().length >= 40);
+  withCandles.close();
+  without.close();
+
+  assert.equal(without.messages.filter((m) => m.type === 'candle').length, 0, 'no candles unless asked for');
+  const minute = (time) => new Date(Math.floor(Date.parse(time) / 60000) * 60000).toISOString().replace('Z', '000Z');
+  const after = withCandles.messages.slice(withCandles.messages.indexOf(first) + 1)
+    .filter((m) => m.type !== 'heartbeat');
+  let previous = first;
+  let lastTick = null;
+  let checked = 0;
+  for (let i = 0; i < after.length; i++) {
+    const m = after[i];
+    assert.equal(m.name, 'ticker_03');
+    if (m.type === 'tick') {
+      const candle = after[i + 1];
+      if (candle === undefined) break;
+      assert.equal(candle.type, 'candle', 'every tick is followed by its candle');
+      assert.equal(candle.start, minute(m.time));
+      assert.equal(Date.parse(candle.end) - Date.parse(candle.start), 60000);
+      assert.equal(candle.close, m.value);
+      assert.ok(candle.low <= candle.close && candle.close <= candle.high && candle.low <= candle.open && candle.open <= candle.high);
+      if (lastTick !== null && candle.start === previous.start) {
+        // The same minute: one tick more, and its move counted.
+        assert.equal(candle.ticks, previous.ticks + 1);
+        assert.equal(candle.up_moves, previous.up_moves + (m.value > lastTick.value ? 1 : 0));
+        assert.equal(candle.down_moves, previous.down_moves + (m.value < lastTick.value ? 1 : 0));
+        assert.equal(candle.open, previous.open);
+        assert.equal(candle.high, Math.max(previous.high, m.value));
+        assert.equal(candle.low, Math.min(previous.low, m.value));
+        checked++;
+      } else if (lastTick !== null) {
+        // A new minute: opens on this tick, its first move measured from the last one.
+        assert.deepEqual([candle.open, candle.ticks, candle.up_moves + candle.down_moves, candle.partial],
+          [m.value, 1, 1, false]);
+      }
+      previous = candle;
+      lastTick = m;
+      i++;
+    }
+  }
+  assert.ok(checked >= 30, `${checked} candles checked against their ticks`);
+});
+
 test('a client gets exactly the tickers it lists, or all of them with "*"', async () => {
   const some = await openClient(stack.port);
   const all = await openClient(stack.port);

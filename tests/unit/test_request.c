@@ -157,6 +157,11 @@ static void client_messages(void **unused)
     assert_false(message.all);
     assert_string_equal(message.tickers[0].name, "ticker_07");
     assert_true(message.tickers[0].since_us == CLIENT_NO_SINCE);
+    assert_false(message.candles);
+    parse_ok("{\"op\":\"subscribe\",\"ticker\":\"ticker_07\",\"candles\":true}");
+    assert_true(message.candles);
+    parse_ok("{\"op\":\"subscribe\",\"tickers\":\"*\",\"candles\":false}");
+    assert_false(message.candles);
 
     parse_ok("{\"tickers\":[\"a\",\"b\",\"a\"],\"op\":\"subscribe\",\"since\":\"2026-11-23T12:00:00.000001Z\"}");
     assert_int_equal(message.count, 2); /* duplicates merged */
@@ -204,6 +209,10 @@ static void client_message_errors(void **unused)
     expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"x\":1}", "invalid_message", "unknown field 'x'");
     expect_client_error("{\"op\":\"unsubscribe\",\"ticker\":\"t\",\"since\":\"2026-11-23T12:00:00Z\"}",
                         "invalid_message", "unknown field 'since'");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"candles\":1}", "invalid_message",
+                        "field 'candles' must be true or false");
+    expect_client_error("{\"op\":\"unsubscribe\",\"ticker\":\"t\",\"candles\":true}", "invalid_message",
+                        "unknown field 'candles'");
     expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"since\":\"yesterday\"}", "invalid_since",
                         "'since'");
     expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"t\",\"since\":12}", "invalid_since", "RFC 3339");
