@@ -4,6 +4,7 @@
 // bookmarked and shared and the browser's back button works: every change of view is a
 // new hash, and the hash alone decides what is shown (route()).
 import { Board } from './board.js';
+import { CandleView } from './candle-view.js';
 import { TickerView } from './ticker-view.js';
 import { LiveConnection } from './live.js';
 
@@ -18,6 +19,7 @@ const live = new LiveConnection({
   onMessage(message) {
     if (message.type === 'tick') board.onTick(message);
     tickerView.onMessage(message);
+    candleView.onMessage(message);
   },
 });
 
@@ -32,6 +34,11 @@ const tickerView = new TickerView({
   chart: $('chart'), message: $('message'), range: $('range'), pause: $('pause'),
   customForm: $('custom-range'), from: $('from'), to: $('to'),
 }, live);
+
+const candleView = new CandleView({
+  section: $('candles'), interval: $('candle-interval'), status: $('candle-status'), candles: $('candle-chart'),
+  volume: $('volume-chart'),
+});
 
 // "#/ticker/NAME?range=1h" or "?from=...&to=..." (colons left readable in times).
 function tickerHash(name, query) {
@@ -57,8 +64,10 @@ function route() {
     board.hide();
     document.title = `${state.name} · tickerflow`;
     tickerView.show(state.name, state);
+    candleView.show(state.name);
   } else {
     tickerView.hide();
+    candleView.hide();
     document.title = 'tickerflow';
     board.show(state.period);
   }
@@ -85,6 +94,6 @@ document.addEventListener('keydown', (event) => {
 window.addEventListener('hashchange', route);
 
 // For tests and debugging: the live objects, with the chart's own data.
-window.tickerflow = { board, tickerView, live, get chart() { return tickerView.chart; } };
+window.tickerflow = { board, tickerView, candleView, live, get chart() { return tickerView.chart; } };
 
 route();

@@ -1,7 +1,7 @@
 // The WebSocket /ws: one connection for the whole page, reconnecting with back-off.
 //
 // A view says what it watches: every ticker (the board: latest values, no history needed)
-// or one ticker from a position (the ticker view: gapless). After a reconnect the
+// or one ticker from a position (the ticker view: gapless, with its live candle). After a reconnect the
 // connection asks again: '*' again, or `resume` from the newest position the view has
 // shown, so the server sends exactly what was missed (docs/api.md).
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 5000];
@@ -49,10 +49,12 @@ export class LiveConnection {
   ask(interest, reconnected) {
     if (interest?.all) this.send({ op: 'subscribe', tickers: '*' });
     else if (interest?.ticker && reconnected && interest.position) {
+      // A resume takes no options: the candles are asked for right after it.
       this.send({ op: 'resume', positions: { [interest.ticker]: interest.position } });
+      this.send({ op: 'subscribe', tickers: [interest.ticker], candles: true });
     } else if (interest?.ticker) {
-      this.send(interest.position ? { op: 'subscribe', tickers: [interest.ticker], since: interest.position }
-        : { op: 'subscribe', tickers: [interest.ticker] });
+      this.send(interest.position ? { op: 'subscribe', tickers: [interest.ticker], since: interest.position, candles: true }
+        : { op: 'subscribe', tickers: [interest.ticker], candles: true });
     }
   }
 

@@ -18,6 +18,13 @@ export function fetchHistory(name, query, options) {
   return fetchJson(`/api/tickers/${encodeURIComponent(name)}/history?${parameters}`, options);
 }
 
+// candles(name, {interval, from, to}): closed candles of the range (docs/api.md).
+export function fetchCandles(name, query, options) {
+  const parameters = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== null) parameters.set(key, value);
+  return fetchJson(`/api/tickers/${encodeURIComponent(name)}/candles?${parameters}`, options);
+}
+
 // Runs task(item) for every item, at most `parallel` at once; resolves when all settled.
 export async function forEachLimited(items, parallel, task) {
   let next = 0;
