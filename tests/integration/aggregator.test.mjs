@@ -22,8 +22,8 @@ function line(name, ms, value) {
   return `${name}\t${JSON.stringify({ name, value, time: new Date(ms).toISOString() })}`;
 }
 
-function startAggregator(env, group, { label = 'aggregator', args = [] } = {}) {
-  return startDaemon('aggregator', ['--group-id', group, '--instance-id', `${group}-a`,
+function startAggregator(env, group, { label = 'aggregator', args = [], instance = `${group}-a` } = {}) {
+  return startDaemon('aggregator', ['--group-id', group, '--instance-id', instance,
     '--out-of-orderness-ms', String(RULES.outOfOrdernessMs), '--allowed-lateness-ms', String(RULES.allowedLatenessMs),
     '--checkpoint-interval-ms', '100', ...args], { env, label });
 }
@@ -203,11 +203,30 @@ function walk(total) {
   return messages;
 }
 
+// Aggregates the whole topic once, undisturbed, into a database of its own; returns its
+// candles once candles_1m stops changing.
+async function cleanRun(topic) {
+  const clean = createDatabase('clean');
+  const aggregator = startAggregator({ DATABASE_URL: clean.url, KAFKA_TOPIC: topic }, uniqueName('group'), { label: 'clean' });
+  await waitFor('the schema', () => clean.query("SELECT to_regclass('candles_1m') IS NOT NULL")[0][0] === 't');
+  const summary = () => clean.query('SELECT count(*), sum(ticks), max(updated_at) FROM candles_1m')[0].join();
+  let last = '';
+  await waitFor('the clean run wrote all its candles', async () => {
+    const now = summary();
+    const settled = now === last && clean.count('SELECT count(*) FROM candles_1m') > 0;
+    last = now;
+    if (!settled) await sleep(1000);
+    return settled;
+  }, { timeoutMs: 90000 });
+  const candles = storedCandles(clean);
+  assert.equal(await aggregator.stop(), 0);
+  return candles;
+}
+
 test('kill -9 at random moments, 8 times, while ticks flow: candles equal a clean run\'s', async () => {
   const TOTAL = 12 * 2400;
   const topic = createTopic('killed', 3);
   const lines = walk(TOTAL).map((x) => line(x.name, x.ms, x.value));
-  const clean = createDatabase('clean');
   const killed = createDatabase('killed');
   const killedGroup = uniqueName('group');
   const env = (db) => ({ DATABASE_URL: db.url, KAFKA_TOPIC: topic });
@@ -236,24 +255,34 @@ test('kill -9 at random moments, 8 times, while ticks flow: candles equal a clea
   assert.ok(killsDuringFlow >= 5, `at least 5 kills while ticks flowed (${killsDuringFlow})`);
   assert.ok(new Set(savedAtKill.filter((n) => n > 0)).size >= 4, 'the killed aggregators made progress between kills');
   const restarted = startAggregator(env(killed), killedGroup, { label: 'killed-final' });
-  const cleanRun = startAggregator(env(clean), uniqueName('group'), { label: 'clean' });
-
-  // Done when candles_1m stops changing: the watermark closes all but the last minute or
-  // so of each ticker, and no tick is left to correct them.
-  await waitFor('the schema', () => clean.query("SELECT to_regclass('candles_1m') IS NOT NULL")[0][0] === 't');
-  const summary = () => clean.query('SELECT count(*), sum(ticks), max(updated_at) FROM candles_1m')[0].join();
-  let last = '';
-  await waitFor('the clean run wrote all its candles', async () => {
-    const now = summary();
-    const settled = now === last && clean.count('SELECT count(*) FROM candles_1m') >= 12 * 38;
-    last = now;
-    if (!settled) await sleep(1000);
-    return settled;
-  }, { timeoutMs: 90000 });
-  const want = storedCandles(clean);
+  const want = await cleanRun(topic);
   await waitForCandles(killed, want, 'the killed run\'s candles equal the clean run\'s');
-  const ticks = clean.count('SELECT sum(ticks) FROM candles_1m');
-  console.log(`${Object.keys(want).length} candles, ${ticks} ticks; ${killsDuringFlow} kills while ticks flowed`);
+  console.log(`${Object.keys(want).length} candles; ${killsDuringFlow} kills while ticks flowed`);
   assert.equal(await restarted.stop(), 0);
-  assert.equal(await cleanRun.stop(), 0);
+});
+
+test('two aggregators in one group, one killed mid-run: the other takes over; candles equal a clean run\'s', async () => {
+  const TOTAL = 12 * 1800;
+  const topic = createTopic('pair', 6);
+  const lines = walk(TOTAL).map((x) => line(x.name, x.ms, x.value));
+  const db = createDatabase('pair');
+  const group = uniqueName('group');
+  const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
+  const args = ['--session-timeout-ms', '6000'];
+  const a = startAggregator(env, group, { label: 'pair-a', instance: 'agg-a', args });
+  const b = startAggregator(env, group, { label: 'pair-b', instance: 'agg-b', args });
+  await waitFor('both aggregators to get partitions', () =>
+    a.log().includes('reading 3 partitions') && b.log().includes('reading 3 partitions'));
+  const half = lines.length / 2;
+  await produceLines(topic, lines.slice(0, half));
+  await waitFor('the first half checkpointed by both',
+    () => db.count('SELECT coalesce(sum(next_offset), 0) FROM aggregator_offsets') === half, { timeoutMs: 30000 });
+  const owners = db.count('SELECT count(*) FROM aggregator_offsets');
+  await b.kill();
+  await produceLines(topic, lines.slice(half));
+  const want = await cleanRun(topic);
+  await waitForCandles(db, want, 'the pair\'s candles equal a clean run\'s');
+  assert.match(a.log(), /reading 6 partitions from the state saved in PostgreSQL/, 'the survivor took all six');
+  assert.ok(owners >= 4, `${owners} partitions had ticks before the kill`);
+  assert.equal(await a.stop(), 0);
 });
