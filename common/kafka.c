@@ -100,3 +100,18 @@ int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partit
     rd_kafka_topic_partition_list_destroy(started);
     return behind;
 }
+
+int64_t kafka_lag(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions)
+{
+    int64_t lag = 0;
+    for (int i = 0; i < positions->cnt; i++) {
+        const rd_kafka_topic_partition_t *position = &positions->elems[i];
+        int64_t low, high;
+        if (position->offset >= 0 &&
+            rd_kafka_get_watermark_offsets(consumer, position->topic, position->partition, &low, &high) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            high > position->offset)
+            lag += high - position->offset;
+    }
+    return lag;
+}

@@ -34,4 +34,9 @@ int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms,
  * and fetched again. Returns how many partitions were behind (0: nothing was sought). */
 int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions);
 
+/* How many messages the broker holds beyond `positions` (each partition's offset: the next
+ * one the caller has not processed; negative offsets are skipped), from the high watermarks
+ * of the last fetches: no request is made. For a lag gauge. */
+int64_t kafka_lag(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions);
+
 #endif

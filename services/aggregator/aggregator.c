@@ -34,6 +34,7 @@ struct aggregator_metrics {
     struct metric *watermark_delay_ms;
     struct metric *waiting;
     struct metric *fetcher_wakes;
+    struct metric *lag;         /* messages in Kafka beyond the last checkpoint */
 };
 
 struct totals {
@@ -174,6 +175,13 @@ static void account_checkpoint(struct aggregator *aggregator, size_t candles)
             (oldest_watermark == WINDOW_BOOK_NO_TIME || watermark < oldest_watermark))
             oldest_watermark = watermark;
     }
+    rd_kafka_topic_partition_list_t *saved = rd_kafka_topic_partition_list_new((int)aggregator->partition_count + 1);
+    for (size_t i = 0; i < aggregator->partition_count; i++)
+        rd_kafka_topic_partition_list_add(saved, aggregator->settings->shared.kafka_topic,
+                                          aggregator->partitions[i].partition)
+            ->offset = aggregator->partitions[i].saved_next;
+    metric_set(aggregator->metrics.lag, kafka_lag(aggregator->consumer, saved));
+    rd_kafka_topic_partition_list_destroy(saved);
     metric_add(aggregator->metrics.candles, (int64_t)candles);
     metric_add(aggregator->metrics.checkpoints, 1);
     metric_set(aggregator->metrics.windows, windows);
@@ -579,6 +587,8 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
                                  "1 while consumption is paused until the state is restored from PostgreSQL"),
         .fetcher_wakes = metrics_counter("tickerflow_aggregator_fetcher_wakes_total",
                                          "Seeks that restarted fetching of partitions librdkafka left idle"),
+        .lag = metrics_gauge("tickerflow_aggregator_lag_messages",
+                             "Messages in Kafka beyond the last checkpoint, over the assigned partitions"),
     };
     if ((aggregator->store = candle_store_new(settings->shared.database_url, settings->group_id,
                                               settings->shared.kafka_topic, err)) == NULL)

@@ -60,7 +60,7 @@ struct live_hub {
     unsigned heartbeat_slice;         /* 0 .. LIVE_HUB_HEARTBEAT_SLICES - 1 within the round */
     struct client_message *parsed; /* scratch space for one message (large) */
     struct metric *clients_gauge, *rejected, *frames_sent, *coalesced, *closed_slow, *refused, *resumes_memory,
-        *resumes_database, *gaps, *out_of_order;
+        *resumes_database, *gaps, *out_of_order, *live_delay_ms;
 };
 
 /* ---- queueing ------------------------------------------------------------------------- */
@@ -606,8 +606,11 @@ static struct ticker_entry *new_ticker(struct live_hub *hub, const char *name)
 
 void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
 {
+    int64_t newest_us = INT64_MIN;
     for (struct live_tick *tick = ticks, *next; tick != NULL; tick = next) {
         next = tick->next;
+        if (tick->ticker.time_us > newest_us)
+            newest_us = tick->ticker.time_us;
         struct ticker_entry *entry = ticker_table_find(hub->tickers, tick->ticker.name);
         if (entry == NULL)
             entry = new_ticker(hub, tick->ticker.name);
@@ -634,6 +637,8 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
         }
         free(tick);
     }
+    if (newest_us != INT64_MIN)
+        metric_set(hub->live_delay_ms, (timestamp_now_us() - newest_us) / 1000);
 }
 
 void live_hub_heartbeat_slice(struct live_hub *hub)
@@ -684,6 +689,9 @@ struct live_hub *live_hub_new(const struct api_settings *settings, struct query_
     hub->gaps = metrics_counter("tickerflow_api_ws_gaps_total", "Gap messages sent");
     hub->out_of_order = metrics_counter("tickerflow_api_live_out_of_order_total",
                                         "Messages not newer than their ticker's last one (not sent)");
+    hub->live_delay_ms = metrics_gauge("tickerflow_api_live_delay_milliseconds",
+                                       "Wall clock minus the time of the newest tick handed to WebSocket clients: "
+                                       "the pipeline's delay from the producer to the browsers' queues");
     return hub;
 }
 

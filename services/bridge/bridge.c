@@ -37,6 +37,9 @@ struct bridge_metrics {
     struct metric *dropped;      /* messages of failed batches, read again afterwards */
     struct metric *waiting;      /* 1 while paused until Postgres says where to resume */
     struct metric *fetcher_wakes; /* see wake_starved_fetcher */
+    struct metric *lag;           /* messages in Kafka beyond what is stored */
+    struct metric *batch_messages; /* of the last batch stored */
+    struct metric *batch_latency_ms; /* from its first message's arrival to its commit */
 };
 
 /* What the last report showed, to log the differences. */
@@ -163,6 +166,14 @@ static void account_stored(struct bridge *bridge, struct lane *lane, int64_t sto
         if (position != NULL)
             position->stored = offsets[i].next_offset;
     }
+    metric_set(bridge->metrics.batch_messages, (int64_t)record_batch_messages(batch));
+    metric_set(bridge->metrics.batch_latency_ms, timestamp_monotonic_ms() - lane->started_ms);
+    rd_kafka_topic_partition_list_t *stored = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
+    for (size_t i = 0; i < bridge->position_count; i++)
+        rd_kafka_topic_partition_list_add(stored, bridge->settings->shared.kafka_topic, bridge->positions[i].partition)
+            ->offset = bridge->positions[i].stored;
+    metric_set(bridge->metrics.lag, kafka_lag(bridge->consumer, stored));
+    rd_kafka_topic_partition_list_destroy(stored);
     commit_to_kafka(bridge, batch);
     record_batch_clear(batch);
 }
@@ -466,6 +477,11 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
                                  "1 while consumption is paused until PostgreSQL answers"),
         .fetcher_wakes = metrics_counter("tickerflow_bridge_fetcher_wakes_total",
                                          "Seeks that restarted fetching of partitions librdkafka left idle"),
+        .lag = metrics_gauge("tickerflow_bridge_lag_messages",
+                             "Messages in Kafka not yet stored, over the assigned partitions (at the last commit)"),
+        .batch_messages = metrics_gauge("tickerflow_bridge_last_batch_messages", "Messages in the last batch stored"),
+        .batch_latency_ms = metrics_gauge("tickerflow_bridge_last_batch_latency_milliseconds",
+                                          "From the arrival of the last stored batch's first message to its commit"),
     };
     bridge->filling = &bridge->lanes[0];
     for (size_t i = 0; i < 2; i++) {

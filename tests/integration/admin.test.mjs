@@ -99,6 +99,12 @@ test('healthz and metrics on every daemon, with true values', async () => {
   assert.equal(metrics.tickerflow_bridge_dead_letters_total.value, 1);
   assert.equal(metrics.tickerflow_bridge_waiting_for_database.value, 0);
   assert.ok(metrics.tickerflow_bridge_batches_total.value >= 1);
+  assert.equal(metrics.tickerflow_bridge_lag_messages.value, 0, 'nothing left to store');
+  assert.ok(metrics.tickerflow_bridge_last_batch_messages.value >= 1);
+  assert.ok(metrics.tickerflow_bridge_last_batch_latency_milliseconds.value >= 0);
+  const delay = parseMetrics((await get(ports.api, '/metrics')).body).tickerflow_api_live_delay_milliseconds;
+  assert.equal(delay.type, 'gauge');
+  assert.ok(delay.value >= 0 && delay.value < 60000, `tick-to-WebSocket delay ${delay.value} ms`);
 
   // The aggregator applied every tick (all on time) and refused the poison message.
   await waitFor('every tick aggregated', async () =>
@@ -107,6 +113,8 @@ test('healthz and metrics on every daemon, with true values', async () => {
   assert.equal(metrics.tickerflow_aggregator_rejected_total.value, 1);
   assert.equal(metrics.tickerflow_aggregator_late_ticks_total.value, 0);
   assert.equal(metrics.tickerflow_aggregator_waiting_for_database.value, 0);
+  await waitFor('the aggregator caught up', async () =>
+    parseMetrics((await get(ports.aggregator, '/metrics')).body).tickerflow_aggregator_lag_messages.value === 0);
   assert.ok(metrics.tickerflow_aggregator_checkpoints_total.value >= 1);
 
   assert.equal(await bridge.stop(), 0);
