@@ -10,10 +10,35 @@
 #include "error.h"
 
 /* Creates a client of `type` for `brokers`, applying `properties`, a NULL-terminated
- * list of librdkafka name/value pairs ({"acks", "all", NULL}). Returns NULL with err set
- * on an invalid property. The caller owns the handle: rd_kafka_destroy it. */
+ * list of librdkafka name/value pairs ({"acks", "all", NULL}; a pair with a NULL value is
+ * skipped). Returns NULL with err set on an invalid property. The caller owns the
+ * handle: rd_kafka_destroy it. */
 rd_kafka_t *kafka_client_new(rd_kafka_type_t type, const char *brokers, const char *const *properties,
                              void *opaque, void (*prepare)(rd_kafka_conf_t *conf), struct error *err);
+
+typedef void kafka_rebalance_fn(rd_kafka_t *consumer, rd_kafka_resp_err_t code,
+                                rd_kafka_topic_partition_list_t *partitions, void *opaque);
+
+/* A consumer group member that keeps its positions in PostgreSQL (the bridge, the
+ * aggregator). All strings must outlive the call only. */
+struct kafka_group_member {
+    const char *brokers;
+    const char *topic;
+    const char *group_id;
+    const char *instance_id; /* static membership; "" for dynamic */
+    const char *client_id;
+    long long session_timeout_ms;
+    long long prefetch_messages; /* queued per partition; the fetch size follows from it */
+};
+
+/* Creates the member's consumer, subscribed to its topic, with `rebalance` (called from
+ * inside rd_kafka_consumer_poll with `opaque`). Nothing is committed or stored
+ * automatically: the caller seeks to the positions it keeps and commits to Kafka only for
+ * monitoring (failed commits are logged at debug); a group new to Kafka starts at the
+ * earliest offset. Returns NULL with err set. The caller owns the consumer: close and
+ * destroy it. */
+rd_kafka_t *kafka_group_consumer_new(const struct kafka_group_member *member, kafka_rebalance_fn *rebalance,
+                                     void *opaque, struct error *err);
 
 /* The number of partitions of `topic`, asking the cluster with a deadline. Returns -1
  * with err set when the topic does not exist or the cluster does not answer. */

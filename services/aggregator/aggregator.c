@@ -274,63 +274,18 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafk
         on_revoke(opaque, partitions);
 }
 
-static void on_commit(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *offsets,
-                      void *opaque)
-{
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_debug("committing offsets to Kafka (monitoring only) failed: %s", rd_kafka_err2str(code));
-}
-
-static void prepare_consumer(rd_kafka_conf_t *conf)
-{
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
-}
-
 static rd_kafka_t *open_consumer(struct aggregator *aggregator, struct error *err)
 {
-    const struct aggregator_settings *settings = aggregator->settings;
-    char session_timeout[24], prefetch_messages[24], fetch_bytes[24];
-    snprintf(session_timeout, sizeof session_timeout, "%lld", settings->session_timeout_ms);
-    snprintf(prefetch_messages, sizeof prefetch_messages, "%lld", settings->prefetch_messages);
-    /* About a queue's worth per fetch (~100 bytes a message on the wire), as in the bridge. */
-    long long bytes = settings->prefetch_messages * 100;
-    snprintf(fetch_bytes, sizeof fetch_bytes, "%lld", bytes < 65536 ? 65536 : bytes > 4194304 ? 4194304 : bytes);
-    const char *properties[] = {
-        "group.id", settings->group_id,
-        "session.timeout.ms", session_timeout,
-        "enable.auto.commit", "false",
-        "enable.auto.offset.store", "false",
-        "auto.offset.reset", "earliest",
-        "client.id", "tickerflow-aggregator",
-        "queued.min.messages", prefetch_messages,
-        "queued.max.messages.kbytes", "65536",
-        "max.partition.fetch.bytes", fetch_bytes,
-        "fetch.wait.max.ms", "100",
-        NULL, NULL, /* room for group.instance.id */
-        NULL,
+    const struct kafka_group_member member = {
+        .brokers = aggregator->settings->shared.kafka_brokers,
+        .topic = aggregator->settings->shared.kafka_topic,
+        .group_id = aggregator->settings->group_id,
+        .instance_id = aggregator->settings->instance_id,
+        .client_id = "tickerflow-aggregator",
+        .session_timeout_ms = aggregator->settings->session_timeout_ms,
+        .prefetch_messages = aggregator->settings->prefetch_messages,
     };
-    if (settings->instance_id[0] != '\0') {
-        size_t last = sizeof properties / sizeof properties[0] - 1;
-        properties[last - 2] = "group.instance.id";
-        properties[last - 1] = settings->instance_id;
-    }
-    rd_kafka_t *consumer = kafka_client_new(RD_KAFKA_CONSUMER, settings->shared.kafka_brokers, properties, aggregator,
-                                            prepare_consumer, err);
-    if (consumer == NULL)
-        return NULL;
-    rd_kafka_poll_set_consumer(consumer);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, settings->shared.kafka_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t code = rd_kafka_subscribe(consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_destroy(consumer);
-        error_set(err, "subscribing to %s: %s", settings->shared.kafka_topic, rd_kafka_err2str(code));
-        return NULL;
-    }
-    log_info("consuming topic %s in group %s", settings->shared.kafka_topic, settings->group_id);
-    return consumer;
+    return kafka_group_consumer_new(&member, on_rebalance, aggregator, err);
 }
 
 /* ---- restoring -------------------------------------------------------------------------- */

@@ -270,72 +270,18 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafk
         on_revoke(opaque, partitions);
 }
 
-static void on_commit(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *offsets,
-                      void *opaque)
-{
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_debug("committing offsets to Kafka (monitoring only) failed: %s", rd_kafka_err2str(code));
-}
-
-static void prepare_consumer(rd_kafka_conf_t *conf)
-{
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
-}
-
 static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
 {
-    char session_timeout[24], prefetch_messages[24];
-    snprintf(session_timeout, sizeof session_timeout, "%lld", bridge->settings->session_timeout_ms);
-    snprintf(prefetch_messages, sizeof prefetch_messages, "%lld", bridge->settings->prefetch_messages);
-    /* Fetch about a queue's worth per request (~100 bytes a message on the wire: JSON, key
-     * and record header). Smaller fetches leave the queue refilling in steps, with stalls
-     * between; twice that (the old setting) held up to two queues' worth per partition in
-     * fetch buffers, ~2 MB more peak RSS for the same drain rate. */
-    long long fetch_bytes = bridge->settings->prefetch_messages * 100;
-    fetch_bytes = fetch_bytes < 65536 ? 65536 : fetch_bytes > 4194304 ? 4194304 : fetch_bytes;
-    char partition_fetch_bytes[24];
-    snprintf(partition_fetch_bytes, sizeof partition_fetch_bytes, "%lld", fetch_bytes);
-    const char *properties[] = {
-        "group.id", bridge->settings->group_id,
-        "session.timeout.ms", session_timeout,
-        "enable.auto.commit", "false",
-        "enable.auto.offset.store", "false",
-        "auto.offset.reset", "earliest",
-        "client.id", "tickerflow-bridge",
-        /* Prefetch: each queued message costs several hundred bytes beside its payload, so
-         * the queue stays small (bridge.prefetch_messages, 3000 per partition: ~25 MB peak).
-         * librdkafka 2.0 would leave a partition unfetched for up to a second once its queue
-         * reached queued.min.messages; wake_starved_fetcher restarts it as soon as the
-         * bridge runs dry (docs/benchmarks.md). */
-        "queued.min.messages", prefetch_messages,
-        "queued.max.messages.kbytes", "65536",
-        "max.partition.fetch.bytes", partition_fetch_bytes,
-        "fetch.wait.max.ms", "100", /* only matters when idle: how long the broker holds a fetch */
-        NULL, NULL, /* room for group.instance.id */
-        NULL,
+    const struct kafka_group_member member = {
+        .brokers = bridge->settings->shared.kafka_brokers,
+        .topic = bridge->settings->shared.kafka_topic,
+        .group_id = bridge->settings->group_id,
+        .instance_id = bridge->settings->instance_id,
+        .client_id = "tickerflow-bridge",
+        .session_timeout_ms = bridge->settings->session_timeout_ms,
+        .prefetch_messages = bridge->settings->prefetch_messages,
     };
-    if (bridge->settings->instance_id[0] != '\0') {
-        size_t last = sizeof properties / sizeof properties[0] - 1;
-        properties[last - 2] = "group.instance.id";
-        properties[last - 1] = bridge->settings->instance_id;
-    }
-    rd_kafka_t *consumer = kafka_client_new(RD_KAFKA_CONSUMER, bridge->settings->shared.kafka_brokers, properties,
-                                            bridge, prepare_consumer, err);
-    if (consumer == NULL)
-        return NULL;
-    rd_kafka_poll_set_consumer(consumer);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, bridge->settings->shared.kafka_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t code = rd_kafka_subscribe(consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_destroy(consumer);
-        error_set(err, "subscribing to %s: %s", bridge->settings->shared.kafka_topic, rd_kafka_err2str(code));
-        return NULL;
-    }
-    log_info("consuming topic %s in group %s", bridge->settings->shared.kafka_topic, bridge->settings->group_id);
-    return consumer;
+    return kafka_group_consumer_new(&member, on_rebalance, bridge, err);
 }
 
 /* The first offset the broker still holds of `partition`. */
