@@ -186,3 +186,25 @@ int64_t kafka_lag(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *p
     }
     return lag;
 }
+
+int kafka_seek_and_resume(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *targets, int timeout_ms,
+                          struct error *err)
+{
+    if (targets->cnt == 0)
+        return 0;
+    rd_kafka_resume_partitions(consumer, targets);
+    int rc = 0;
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(consumer, targets, timeout_ms);
+    if (error != NULL) {
+        rc = error_set(err, "seeking: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    for (int i = 0; rc == 0 && i < targets->cnt; i++) {
+        if (targets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rc = error_set(err, "seeking partition %d: %s", (int)targets->elems[i].partition,
+                           rd_kafka_err2str(targets->elems[i].err));
+    }
+    if (rc < 0)
+        rd_kafka_pause_partitions(consumer, targets);
+    return rc;
+}

@@ -59,6 +59,15 @@ int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms,
  * and fetched again. Returns how many partitions were behind (0: nothing was sought). */
 int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions);
 
+/* Moves each partition of `targets` (paused by the caller while it found out where to
+ * read) to its offset and resumes fetching it, waiting up to `timeout_ms` for the seeks.
+ * Resumed before the seek: with librdkafka 2.0 the first fetch after seeking a paused
+ * partition waited about a second. Nothing fetched before the seek is delivered after it
+ * (the seek outdates it). On failure the partitions are paused again and err says which
+ * failed. */
+int kafka_seek_and_resume(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *targets, int timeout_ms,
+                          struct error *err);
+
 /* How many messages the broker holds beyond `positions` (each partition's offset: the next
  * one the caller has not processed; negative offsets are skipped), from the high watermarks
  * of the last fetches: no request is made. For a lag gauge. */

@@ -360,21 +360,9 @@ static int resolve_positions(struct aggregator *aggregator, struct error *err)
     rd_kafka_topic_partition_list_t *targets =
         rd_kafka_topic_partition_list_new((int)aggregator->partition_count + 1);
     int rc = choose_targets(aggregator, targets, err);
-    if (rc == 0 && targets->cnt > 0) {
-        rd_kafka_resume_partitions(aggregator->consumer, targets);
-        rd_kafka_error_t *error = rd_kafka_seek_partitions(aggregator->consumer, targets, WATERMARK_TIMEOUT_MS);
-        if (error != NULL) {
-            rc = error_set(err, "seeking: %s", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-        }
-        for (int i = 0; rc == 0 && i < targets->cnt; i++) {
-            if (targets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
-                rc = error_set(err, "seeking partition %d: %s", (int)targets->elems[i].partition,
-                               rd_kafka_err2str(targets->elems[i].err));
-        }
-    }
+    if (rc == 0)
+        rc = kafka_seek_and_resume(aggregator->consumer, targets, WATERMARK_TIMEOUT_MS, err);
     if (rc == 0) {
-        rd_kafka_resume_partitions(aggregator->consumer, targets);
         log_info("reading %d partitions from the state saved in PostgreSQL", targets->cnt);
     } else {
         drop_books(aggregator);

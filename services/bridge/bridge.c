@@ -348,20 +348,9 @@ static int resolve_positions(struct bridge *bridge, struct error *err)
 {
     rd_kafka_topic_partition_list_t *targets = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
     int rc = choose_targets(bridge, targets, err);
-    if (rc == 0 && targets->cnt > 0) {
-        rd_kafka_error_t *error = rd_kafka_seek_partitions(bridge->consumer, targets, COMMITTED_TIMEOUT_MS);
-        if (error != NULL) {
-            rc = error_set(err, "seeking: %s", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-        }
-        for (int i = 0; rc == 0 && i < targets->cnt; i++) {
-            if (targets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
-                rc = error_set(err, "seeking partition %d: %s", (int)targets->elems[i].partition,
-                               rd_kafka_err2str(targets->elems[i].err));
-        }
-    }
+    if (rc == 0)
+        rc = kafka_seek_and_resume(bridge->consumer, targets, COMMITTED_TIMEOUT_MS, err);
     if (rc == 0) {
-        rd_kafka_resume_partitions(bridge->consumer, targets);
         for (size_t i = 0; i < bridge->position_count; i++)
             log_debug("partition %d resumes at %" PRId64 " (stored in PostgreSQL: %" PRId64 ")",
                       bridge->positions[i].partition, bridge->positions[i].expected, bridge->positions[i].stored);
