@@ -60,6 +60,28 @@ test('a WebSocket client receives live values of the ticker it watches, and no o
   }
 });
 
+test('the aggregator writes every ticker\'s closed minutes to candles_1m, as records say, served by /candles', async () => {
+  // The first minute closes about two seconds after it ends: up to a minute and a bit.
+  await waitFor('a closed minute of all 100 tickers', () =>
+    Number(sql('SELECT count(*) FROM candles_1m GROUP BY ts_start ORDER BY 1 DESC LIMIT 1') || 0) === 100,
+  { timeoutMs: 100000, intervalMs: 1000 });
+  const minute = sql("SELECT min(ts_start) FROM candles_1m WHERE name = 'ticker_42'");
+  const candle = sql(`SELECT open, high, low, close, up_moves, down_moves, ticks FROM candles_1m
+    WHERE name = 'ticker_42' AND ts_start = '${minute}'`);
+  const fromRecords = sql(`WITH r AS (SELECT time, value, lag(value) OVER (ORDER BY time, id) AS prev
+      FROM records WHERE name = 'ticker_42')
+    SELECT (array_agg(value ORDER BY time))[1], max(value), min(value), (array_agg(value ORDER BY time DESC))[1],
+      count(*) FILTER (WHERE value > prev), count(*) FILTER (WHERE value < prev), count(*)
+    FROM r WHERE time >= '${minute}' AND time < timestamptz '${minute}' + interval '1 minute'`);
+  assert.equal(candle, fromRecords, 'the candle of the first minute equals what records hold');
+  const answer = await (await fetch(api('/api/tickers/ticker_42/candles?interval=1m'))).json();
+  assert.ok(answer.candles.length >= 1);
+  const first = answer.candles[0];
+  assert.equal([first.open, first.high, first.low, first.close, first.up_moves, first.down_moves, first.ticks].join('|'),
+    candle);
+  assert.equal(healthOf('aggregator'), 'healthy');
+});
+
 test('restarting the bridge container, gracefully or by kill -9, loses and duplicates no row', async () => {
   runCompose('restart', 'bridge');
   await sleep(2000);
