@@ -190,11 +190,14 @@ static void account_checkpoint(struct aggregator *aggregator, size_t candles)
     commit_to_kafka(aggregator);
 }
 
-/* Returns 0 when committed (or nothing to commit). */
+/* Returns 0 when committed (or when nothing was read since the last checkpoint). */
 static int checkpoint(struct aggregator *aggregator, struct error *err)
 {
     aggregator->checkpoint_due_ms = 0;
-    if (!aggregator->positions_known)
+    bool changed = false;
+    for (size_t i = 0; i < aggregator->partition_count; i++)
+        changed = changed || aggregator->partitions[i].changed;
+    if (!aggregator->positions_known || !changed)
         return 0;
     if (build_checkpoint(aggregator, err) < 0)
         return -1;
