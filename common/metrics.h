@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define METRICS_MAX 64
+#define METRICS_BUCKETS_MAX 16
 
 struct metric;
 
@@ -21,8 +22,18 @@ struct metric;
 struct metric *metrics_counter(const char *name, const char *help);
 struct metric *metrics_gauge(const char *name, const char *help);
 
+/* Registers a histogram of integer observations (e.g. milliseconds) with `count` (at most
+ * METRICS_BUCKETS_MAX) ascending upper bounds; `bounds` must outlive the process (a static
+ * array). Rendered as Prometheus renders one: cumulative name_bucket{le="..."} lines up to
+ * le="+Inf", then name_sum and name_count. NULL for an invalid name or bounds. */
+struct metric *metrics_histogram(const char *name, const char *help, const int64_t *bounds, size_t count);
+
+/* Counts one observation into a histogram. */
+void metric_observe(struct metric *metric, int64_t value);
+
 void metric_add(struct metric *metric, int64_t amount);
 void metric_set(struct metric *metric, int64_t value);
+/* A counter's or gauge's value; a histogram's count of observations. */
 int64_t metric_value(const struct metric *metric);
 
 /* Renders every metric ("# HELP", "# TYPE", "name value" lines). Returns a NUL-terminated

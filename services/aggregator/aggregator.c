@@ -35,7 +35,10 @@ struct aggregator_metrics {
     struct metric *waiting;
     struct metric *fetcher_wakes;
     struct metric *lag;         /* messages in Kafka beyond the last checkpoint */
+    struct metric *checkpoint_ms; /* histogram: how long each checkpoint's transaction took */
 };
+
+static const int64_t CHECKPOINT_BOUNDS[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
 
 struct totals {
     int64_t ticks, late, rejected, candles, checkpoints;
@@ -205,7 +208,9 @@ static int checkpoint(struct aggregator *aggregator, struct error *err)
     int64_t started_ms = timestamp_monotonic_ms();
     if (candle_store_save(aggregator->store, err) != 0)
         return -1;
-    log_debug("checkpoint: %zu candles in %" PRId64 " ms", candles, timestamp_monotonic_ms() - started_ms);
+    int64_t took_ms = timestamp_monotonic_ms() - started_ms;
+    log_debug("checkpoint: %zu candles in %" PRId64 " ms", candles, took_ms);
+    metric_observe(aggregator->metrics.checkpoint_ms, took_ms);
     account_checkpoint(aggregator, candles);
     return 0;
 }
@@ -535,6 +540,9 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
                                          "Seeks that restarted fetching of partitions librdkafka left idle"),
         .lag = metrics_gauge("tickerflow_aggregator_lag_messages",
                              "Messages in Kafka beyond the last checkpoint, over the assigned partitions"),
+        .checkpoint_ms = metrics_histogram("tickerflow_aggregator_checkpoint_milliseconds",
+                                           "How long each checkpoint's transaction took", CHECKPOINT_BOUNDS,
+                                           sizeof CHECKPOINT_BOUNDS / sizeof CHECKPOINT_BOUNDS[0]),
     };
     if ((aggregator->store = candle_store_new(settings->shared.database_url, settings->group_id,
                                               settings->shared.kafka_topic, err)) == NULL)

@@ -606,11 +606,10 @@ static struct ticker_entry *new_ticker(struct live_hub *hub, const char *name)
 
 void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
 {
-    int64_t newest_us = INT64_MIN;
+    int64_t now_us = timestamp_now_us();
     for (struct live_tick *tick = ticks, *next; tick != NULL; tick = next) {
         next = tick->next;
-        if (tick->ticker.time_us > newest_us)
-            newest_us = tick->ticker.time_us;
+        metric_observe(hub->live_delay_ms, (now_us - tick->ticker.time_us) / 1000);
         struct ticker_entry *entry = ticker_table_find(hub->tickers, tick->ticker.name);
         if (entry == NULL)
             entry = new_ticker(hub, tick->ticker.name);
@@ -637,8 +636,6 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
         }
         free(tick);
     }
-    if (newest_us != INT64_MIN)
-        metric_set(hub->live_delay_ms, (timestamp_now_us() - newest_us) / 1000);
 }
 
 void live_hub_heartbeat_slice(struct live_hub *hub)
@@ -689,9 +686,11 @@ struct live_hub *live_hub_new(const struct api_settings *settings, struct query_
     hub->gaps = metrics_counter("tickerflow_api_ws_gaps_total", "Gap messages sent");
     hub->out_of_order = metrics_counter("tickerflow_api_live_out_of_order_total",
                                         "Messages not newer than their ticker's last one (not sent)");
-    hub->live_delay_ms = metrics_gauge("tickerflow_api_live_delay_milliseconds",
-                                       "Wall clock minus the time of the newest tick handed to WebSocket clients: "
-                                       "the pipeline's delay from the producer to the browsers' queues");
+    static const int64_t DELAY_BOUNDS[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+    hub->live_delay_ms = metrics_histogram("tickerflow_api_live_delay_milliseconds",
+                                           "From a tick's time to its hand-over to WebSocket clients: the pipeline's "
+                                           "delay from the producer to the browsers' queues",
+                                           DELAY_BOUNDS, sizeof DELAY_BOUNDS / sizeof DELAY_BOUNDS[0]);
     return hub;
 }
 

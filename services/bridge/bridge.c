@@ -29,6 +29,11 @@
 /* While the store worker holds a batch, how often to look whether it is done. */
 #define COLLECT_EVERY_MS 5
 
+/* Histogram buckets: batch sizes up to bridge.batch_max_rows' bound; latencies around
+ * batch_max_wait_ms (100 ms), with room for a slow database. */
+static const int64_t BATCH_SIZE_BOUNDS[] = {1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
+static const int64_t BATCH_LATENCY_BOUNDS[] = {5, 10, 25, 50, 100, 150, 200, 300, 500, 1000, 2500, 5000, 10000};
+
 /* The bridge's counters, served on /metrics and summed up in the log. */
 struct bridge_metrics {
     struct metric *stored;       /* rows committed to Postgres */
@@ -38,8 +43,8 @@ struct bridge_metrics {
     struct metric *waiting;      /* 1 while paused until Postgres says where to resume */
     struct metric *fetcher_wakes; /* see wake_starved_fetcher */
     struct metric *lag;           /* messages in Kafka beyond what is stored */
-    struct metric *batch_messages; /* of the last batch stored */
-    struct metric *batch_latency_ms; /* from its first message's arrival to its commit */
+    struct metric *batch_messages;   /* histogram: messages per batch stored */
+    struct metric *batch_latency_ms; /* histogram: from a batch's first message arriving to its commit */
 };
 
 /* What the last report showed, to log the differences. */
@@ -166,8 +171,8 @@ static void account_stored(struct bridge *bridge, struct lane *lane, int64_t sto
         if (position != NULL)
             position->stored = offsets[i].next_offset;
     }
-    metric_set(bridge->metrics.batch_messages, (int64_t)record_batch_messages(batch));
-    metric_set(bridge->metrics.batch_latency_ms, timestamp_monotonic_ms() - lane->started_ms);
+    metric_observe(bridge->metrics.batch_messages, (int64_t)record_batch_messages(batch));
+    metric_observe(bridge->metrics.batch_latency_ms, timestamp_monotonic_ms() - lane->started_ms);
     rd_kafka_topic_partition_list_t *stored = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
     for (size_t i = 0; i < bridge->position_count; i++)
         rd_kafka_topic_partition_list_add(stored, bridge->settings->shared.kafka_topic, bridge->positions[i].partition)
@@ -414,9 +419,12 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
                                          "Seeks that restarted fetching of partitions librdkafka left idle"),
         .lag = metrics_gauge("tickerflow_bridge_lag_messages",
                              "Messages in Kafka not yet stored, over the assigned partitions (at the last commit)"),
-        .batch_messages = metrics_gauge("tickerflow_bridge_last_batch_messages", "Messages in the last batch stored"),
-        .batch_latency_ms = metrics_gauge("tickerflow_bridge_last_batch_latency_milliseconds",
-                                          "From the arrival of the last stored batch's first message to its commit"),
+        .batch_messages = metrics_histogram("tickerflow_bridge_batch_messages", "Messages per batch stored",
+                                            BATCH_SIZE_BOUNDS, sizeof BATCH_SIZE_BOUNDS / sizeof BATCH_SIZE_BOUNDS[0]),
+        .batch_latency_ms = metrics_histogram("tickerflow_bridge_batch_latency_milliseconds",
+                                              "From the arrival of a batch's first message to its commit",
+                                              BATCH_LATENCY_BOUNDS,
+                                              sizeof BATCH_LATENCY_BOUNDS / sizeof BATCH_LATENCY_BOUNDS[0]),
     };
     bridge->filling = &bridge->lanes[0];
     for (size_t i = 0; i < 2; i++) {

@@ -141,7 +141,7 @@ test('every dashboard query runs: SQL against the real schema and candles, metri
       const response = await fetch(`http://127.0.0.1:${ports[daemon]}/metrics`);
       return response.ok ? response.text() : null;
     });
-    for (const match of text.matchAll(/^(tickerflow_\w+) /gm)) served.add(match[1]);
+    for (const match of text.matchAll(/^(tickerflow_\w+)[ {]/gm)) served.add(match[1]);
   }
   const promTargets = targetsOf('prometheus');
   assert.ok(promTargets.length >= 10);

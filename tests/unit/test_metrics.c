@@ -31,6 +31,36 @@ static void counters_and_gauges_render_as_prometheus_text(void **unused)
     free(text);
 }
 
+static void histograms_render_cumulative_buckets_sum_and_count(void **unused)
+{
+    static const int64_t BOUNDS[] = {10, 100, 1000};
+    struct metric *latency = metrics_histogram("test_latency_milliseconds", "Latency", BOUNDS, 3);
+    assert_non_null(latency);
+    metric_observe(latency, 3);
+    metric_observe(latency, 10);   /* a bound is inclusive (le) */
+    metric_observe(latency, 11);
+    metric_observe(latency, 5000); /* above every bound: only +Inf */
+    assert_int_equal(metric_value(latency), 4);
+
+    size_t length;
+    char *text = metrics_render(&length);
+    assert_non_null(text);
+    const char *expected = "# HELP test_latency_milliseconds Latency\n# TYPE test_latency_milliseconds histogram\n"
+                           "test_latency_milliseconds_bucket{le=\"10\"} 2\n"
+                           "test_latency_milliseconds_bucket{le=\"100\"} 3\n"
+                           "test_latency_milliseconds_bucket{le=\"1000\"} 3\n"
+                           "test_latency_milliseconds_bucket{le=\"+Inf\"} 4\n"
+                           "test_latency_milliseconds_sum 5024\ntest_latency_milliseconds_count 4\n";
+    assert_non_null(strstr(text, expected));
+    free(text);
+
+    static const int64_t UNSORTED[] = {5, 5};
+    assert_null(metrics_histogram("test_bad_bounds", "x", UNSORTED, 2));
+    assert_null(metrics_histogram("test_no_bounds", "x", BOUNDS, 0));
+    metric_observe(metrics_counter("test_not_a_histogram_total", "x"), 1); /* ignored */
+    assert_int_equal(metric_value(metrics_counter("test_not_a_histogram_total", "x")), 0);
+}
+
 static void registering_twice_returns_the_same_metric(void **unused)
 {
     struct metric *first = metrics_counter("test_twice_total", "x");
@@ -69,6 +99,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counters_and_gauges_render_as_prometheus_text),
+        cmocka_unit_test(histograms_render_cumulative_buckets_sum_and_count),
         cmocka_unit_test(registering_twice_returns_the_same_metric),
         cmocka_unit_test(invalid_names_are_refused_and_null_is_harmless),
         cmocka_unit_test(the_registry_is_bounded),
