@@ -51,7 +51,9 @@ struct partition_state {
     int64_t saved_next;       /* next offset in aggregator_offsets, or CANDLE_STORE_NO_OFFSET */
     int64_t next;             /* the next offset to accept; -1 accepts the first that comes */
     int64_t replayed_until;   /* below this, messages were counted before the restore: don't count again */
-    bool changed;             /* read messages since the last checkpoint */
+    bool changed;             /* read messages (or went idle) since the last checkpoint */
+    int64_t last_message_ms;  /* monotonic time of its last message; 0 before the first */
+    int64_t newest_at_last_us; /* the book's newest event time then */
 };
 
 struct aggregator {
@@ -249,7 +251,8 @@ static void on_assign(struct aggregator *aggregator, rd_kafka_topic_partition_li
     aggregator->partition_count = (size_t)partitions->cnt;
     for (int i = 0; i < partitions->cnt; i++)
         states[i] = (struct partition_state){.partition = partitions->elems[i].partition,
-                                            .saved_next = CANDLE_STORE_NO_OFFSET, .next = -1};
+                                            .saved_next = CANDLE_STORE_NO_OFFSET, .next = -1,
+                                            .newest_at_last_us = WINDOW_BOOK_NO_TIME};
     rd_kafka_assign(aggregator->consumer, partitions);
     rd_kafka_pause_partitions(aggregator->consumer, partitions);
     aggregator->positions_known = false;
@@ -329,6 +332,8 @@ static int restore_partition(struct aggregator *aggregator, struct partition_sta
     }
     state->next = *target;
     state->changed = false;
+    state->last_message_ms = 0;
+    state->newest_at_last_us = WINDOW_BOOK_NO_TIME;
     log_debug("partition %d resumes at %" PRId64 " (saved next offset %" PRId64 ")", (int)state->partition,
               *target, saved->next_offset);
     return 0;
@@ -435,6 +440,7 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
         return;
     state->next = message->offset + 1;
     state->changed = true;
+    state->last_message_ms = timestamp_monotonic_ms();
     if (aggregator->checkpoint_due_ms == 0)
         aggregator->checkpoint_due_ms = timestamp_monotonic_ms() + aggregator->settings->checkpoint_interval_ms;
     bool first_reading = message->offset >= state->replayed_until;
@@ -456,6 +462,7 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
         forget_positions(aggregator);
         return;
     }
+    state->newest_at_last_us = window_book_newest_us(state->book);
     if (!first_reading)
         return;
     if (verdict == WINDOW_TOO_LATE) {
@@ -489,6 +496,31 @@ static void wake_starved_fetcher(struct aggregator *aggregator)
     rd_kafka_topic_partition_list_destroy(positions);
 }
 
+/* A partition silent for aggregator.idle_timeout_ms moves on in event time like the clock
+ * since its last message: without it, the last minutes before the producer stops would never
+ * close. The advanced time is checkpointed like any other, so a restart keeps it. */
+static void advance_idle_partitions(struct aggregator *aggregator)
+{
+    int64_t now_ms = timestamp_monotonic_ms();
+    int64_t idle_ms = aggregator->settings->idle_timeout_ms;
+    for (size_t i = 0; idle_ms > 0 && i < aggregator->partition_count; i++) {
+        struct partition_state *state = &aggregator->partitions[i];
+        int64_t silent_ms = now_ms - state->last_message_ms;
+        if (state->book == NULL || state->last_message_ms == 0 || silent_ms < idle_ms ||
+            state->newest_at_last_us == WINDOW_BOOK_NO_TIME || window_book_windows(state->book) == 0)
+            continue;
+        int64_t newest_us = state->newest_at_last_us + silent_ms * 1000;
+        if (newest_us - window_book_newest_us(state->book) < 1000000)
+            continue; /* a second at a time is enough: windows are a minute long */
+        log_debug("partition %d silent for %" PRId64 " ms: its event time moves on to the clock's pace",
+                  (int)state->partition, silent_ms);
+        window_book_advance_newest(state->book, newest_us);
+        state->changed = true;
+        if (aggregator->checkpoint_due_ms == 0)
+            aggregator->checkpoint_due_ms = now_ms;
+    }
+}
+
 void aggregator_poll(struct aggregator *aggregator, int timeout_ms)
 {
     if (!aggregator->positions_known && aggregator->partition_count > 0) {
@@ -502,6 +534,8 @@ void aggregator_poll(struct aggregator *aggregator, int timeout_ms)
     if (message == NULL) {
         if (watching)
             wake_starved_fetcher(aggregator);
+        else
+            advance_idle_partitions(aggregator);
         return;
     }
     handle_message(aggregator, message);

@@ -24,6 +24,9 @@ static const struct config_option OPTIONS[] = {
      "counted and dropped"},
     {"aggregator.max_future_ms", "max-future-ms", CONFIG_INT, FIELD(max_future_ms), "300000", 0, 86400000, NULL,
      "refuse ticks whose time is this far past their Kafka timestamp: one would close every open minute at once"},
+    {"aggregator.idle_timeout_ms", "idle-timeout-ms", CONFIG_INT, FIELD(idle_timeout_ms), "30000", 0, 3600000, NULL,
+     "a partition silent this long is taken to move on in event time like the clock, so its last minutes close "
+     "(and are written) although no later tick comes (0: never)"},
     {"aggregator.checkpoint_interval_ms", "checkpoint-interval-ms", CONFIG_INT, FIELD(checkpoint_interval_ms),
      "1000", 10, 60000, NULL,
      "how often closed candles and the offsets behind them are committed to PostgreSQL (one transaction)"},

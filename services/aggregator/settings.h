@@ -11,6 +11,7 @@ struct aggregator_settings {
     long long out_of_orderness_ms;
     long long allowed_lateness_ms;
     long long max_future_ms;
+    long long idle_timeout_ms;
     long long checkpoint_interval_ms;
     long long prefetch_messages;
     long long admin_port;

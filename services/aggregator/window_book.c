@@ -190,6 +190,12 @@ void window_book_restore_newest(struct window_book *book, int64_t newest_event_u
     book->newest_us = newest_event_us;
 }
 
+void window_book_advance_newest(struct window_book *book, int64_t newest_event_us)
+{
+    if (book->newest_us == WINDOW_BOOK_NO_TIME || newest_event_us > book->newest_us)
+        book->newest_us = newest_event_us;
+}
+
 int window_book_restore_anchor(struct window_book *book, const char *name, int64_t time_us, int32_t value,
                                struct error *err)
 {

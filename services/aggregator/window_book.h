@@ -69,6 +69,11 @@ void window_book_restore_newest(struct window_book *book, int64_t newest_event_u
 int window_book_restore_anchor(struct window_book *book, const char *name, int64_t time_us, int32_t value,
                                struct error *err);
 
+/* Moves the newest event time forward to `newest_event_us` (never back), as if a tick of
+ * that time had arrived: for a partition gone quiet, whose last minute would otherwise
+ * never close. */
+void window_book_advance_newest(struct window_book *book, int64_t newest_event_us);
+
 /* Adds one tick, read at `offset` of the partition (offsets only grow between restores).
  * Fails only when out of memory; *verdict says whether the tick was applied. */
 int window_book_add(struct window_book *book, const struct ticker *tick, int64_t offset,

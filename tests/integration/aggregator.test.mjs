@@ -22,8 +22,10 @@ function line(name, ms, value) {
   return `${name}\t${JSON.stringify({ name, value, time: new Date(ms).toISOString() })}`;
 }
 
+// Idle partitions are left alone (--idle-timeout-ms 0) unless a test asks: their candles
+// would otherwise depend on how long a test waits.
 function startAggregator(env, group, { label = 'aggregator', args = [], instance = `${group}-a` } = {}) {
-  return startDaemon('aggregator', ['--group-id', group, '--instance-id', instance,
+  return startDaemon('aggregator', ['--group-id', group, '--instance-id', instance, '--idle-timeout-ms', '0',
     '--out-of-orderness-ms', String(RULES.outOfOrdernessMs), '--allowed-lateness-ms', String(RULES.allowedLatenessMs),
     '--checkpoint-interval-ms', '100', ...args], { env, label });
 }
@@ -183,6 +185,29 @@ test('malformed and far-future messages are refused, counted and logged; the agg
   assert.match(log, /refused message at .*@0: .*time/);
   assert.match(log, /refused message at .*@2: its time is \d+ s past its Kafka timestamp/);
   assert.equal(await aggregator.stop(), 0);
+});
+
+test('a partition gone quiet still closes its last minute after aggregator.idle_timeout_ms', async () => {
+  const topic = createTopic('idle', 1);
+  const quiet = createDatabase('idle');
+  const waiting = createDatabase('noidle');
+  await produceLines(topic, [line('q', T0 + 50 * SECOND, 1), line('q', T0 + 59 * SECOND, 2)]);
+  const withIdle = startAggregator({ DATABASE_URL: quiet.url, KAFKA_TOPIC: topic }, uniqueName('group'),
+    { label: 'idle', args: ['--idle-timeout-ms', '1000'] });
+  const without = startAggregator({ DATABASE_URL: waiting.url, KAFKA_TOPIC: topic }, uniqueName('group'),
+    { label: 'no-idle' });
+  // Silent from the start: one second, then its time moves on; the minute closes when it
+  // passes 1:00 + the out-of-orderness, about three seconds of silence after 0:59.
+  await waitForCandles(quiet, { [`q@${T0}`]: '1 2 1 2 1 0 2' }, 'the quiet minute closed');
+  await waitFor('the other aggregator checkpointed', () => waiting.query(
+    "SELECT to_regclass('aggregator_offsets') IS NOT NULL AND EXISTS (SELECT 1 FROM aggregator_offsets)")[0][0] === 't');
+  await sleep(3000);
+  assert.equal(waiting.count('SELECT count(*) FROM candles_1m'), 0, 'with --idle-timeout-ms 0 the minute stays open');
+  // Kept across a restart: the advanced time was checkpointed with the candle.
+  assert.equal(await withIdle.stop(), 0);
+  const [[newest]] = quiet.query(`SELECT (extract(epoch FROM newest_event) * 1000)::bigint FROM aggregator_offsets`);
+  assert.ok(Number(newest) >= T0 + 62 * SECOND, 'the advanced event time is saved');
+  assert.equal(await without.stop(), 0);
 });
 
 // Four tickers per partition, three partitions; 40 minutes of ticks at 1 Hz with jitter,

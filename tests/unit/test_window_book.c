@@ -254,6 +254,32 @@ static void replay_offset_is_the_oldest_tick_held(void **unused)
     free(out);
 }
 
+static void advancing_the_newest_time_closes_a_quiet_partition(void **unused)
+{
+    struct window_book *book = new_book(&RULES);
+    struct emitted *out = calloc(1, sizeof *out);
+    const int64_t t0 = 1800000000LL * SECOND;
+    add(book, "q", t0 + 58 * SECOND, 1, 0);
+    add(book, "q", t0 + 59 * SECOND, 2, 1);
+    flush(book, out);
+    assert_int_equal(out->count, 0);
+    window_book_advance_newest(book, t0 + 61 * SECOND); /* watermark 0:59: not yet */
+    flush(book, out);
+    assert_int_equal(out->count, 0);
+    window_book_advance_newest(book, t0 + 62 * SECOND);
+    flush(book, out);
+    assert_candle(candle_of(out, "q", t0), 1, 2, 1, 2, 1, 0, 2);
+    window_book_advance_newest(book, t0); /* never back */
+    assert_int_equal(window_book_newest_us(book), t0 + 62 * SECOND);
+    /* Past the lateness the window is purged: a tick for it is now too late. */
+    window_book_advance_newest(book, t0 + 92 * SECOND);
+    flush(book, out);
+    assert_int_equal(window_book_windows(book), 0);
+    assert_int_equal(add(book, "q", t0 + 30 * SECOND, 5, 2), WINDOW_TOO_LATE);
+    window_book_destroy(book);
+    free(out);
+}
+
 static void bad_rules_are_refused(void **unused)
 {
     struct error err;
@@ -382,6 +408,7 @@ int main(void)
         cmocka_unit_test(out_of_order_ticks_give_the_in_order_candle),
         cmocka_unit_test(a_late_tick_corrects_the_emitted_candle_and_the_next),
         cmocka_unit_test(replay_offset_is_the_oldest_tick_held),
+        cmocka_unit_test(advancing_the_newest_time_closes_a_quiet_partition),
         cmocka_unit_test(bad_rules_are_refused),
         cmocka_unit_test(restarts_at_any_checkpoint_write_the_same_candles),
     };
