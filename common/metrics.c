@@ -22,6 +22,7 @@ struct metric {
      * bound) and their sum. */
     const int64_t *bounds;
     size_t bound_count;
+    bool milliseconds; /* recorded in ms, rendered in seconds */
     atomic_llong buckets[METRICS_BUCKETS_MAX + 1];
     atomic_llong sum;
 };
@@ -43,7 +44,7 @@ static bool is_valid_name(const char *name)
 }
 
 static struct metric *register_metric(const char *name, const char *help, enum metric_type type,
-                                      const int64_t *bounds, size_t bound_count)
+                                      const int64_t *bounds, size_t bound_count, bool milliseconds)
 {
     if (!is_valid_name(name))
         return NULL;
@@ -61,6 +62,7 @@ static struct metric *register_metric(const char *name, const char *help, enum m
         metric->type = type;
         metric->bounds = bounds;
         metric->bound_count = bound_count;
+        metric->milliseconds = milliseconds;
         atomic_store(&metric->value, 0);
         atomic_store(&registered, count + 1); /* published last: renderers see whole entries */
     }
@@ -70,15 +72,21 @@ static struct metric *register_metric(const char *name, const char *help, enum m
 
 struct metric *metrics_counter(const char *name, const char *help)
 {
-    return register_metric(name, help, METRIC_COUNTER, NULL, 0);
+    return register_metric(name, help, METRIC_COUNTER, NULL, 0, false);
 }
 
 struct metric *metrics_gauge(const char *name, const char *help)
 {
-    return register_metric(name, help, METRIC_GAUGE, NULL, 0);
+    return register_metric(name, help, METRIC_GAUGE, NULL, 0, false);
 }
 
-struct metric *metrics_histogram(const char *name, const char *help, const int64_t *bounds, size_t count)
+struct metric *metrics_gauge_ms(const char *name, const char *help)
+{
+    return register_metric(name, help, METRIC_GAUGE, NULL, 0, true);
+}
+
+static struct metric *register_histogram(const char *name, const char *help, const int64_t *bounds, size_t count,
+                                         bool milliseconds)
 {
     if (bounds == NULL || count == 0 || count > METRICS_BUCKETS_MAX)
         return NULL;
@@ -86,7 +94,17 @@ struct metric *metrics_histogram(const char *name, const char *help, const int64
         if (bounds[i] <= bounds[i - 1])
             return NULL;
     }
-    return register_metric(name, help, METRIC_HISTOGRAM, bounds, count);
+    return register_metric(name, help, METRIC_HISTOGRAM, bounds, count, milliseconds);
+}
+
+struct metric *metrics_histogram(const char *name, const char *help, const int64_t *bounds, size_t count)
+{
+    return register_histogram(name, help, bounds, count, false);
+}
+
+struct metric *metrics_histogram_ms(const char *name, const char *help, const int64_t *bounds, size_t count)
+{
+    return register_histogram(name, help, bounds, count, true);
 }
 
 void metric_observe(struct metric *metric, int64_t value)
@@ -118,20 +136,38 @@ int64_t metric_value(const struct metric *metric)
     return metric != NULL ? atomic_load(&((struct metric *)metric)->value) : 0;
 }
 
+/* A value as text: milliseconds as exact decimal seconds ("1.5", "0.005", "-2"). */
+static void format_value(const struct metric *metric, int64_t value, char out[32])
+{
+    if (!metric->milliseconds) {
+        snprintf(out, 32, "%lld", (long long)value);
+        return;
+    }
+    unsigned long long magnitude = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    int length = snprintf(out, 32, "%s%llu.%03llu", value < 0 ? "-" : "", magnitude / 1000, magnitude % 1000);
+    while (out[length - 1] == '0')
+        out[--length] = '\0';
+    if (out[length - 1] == '.')
+        out[--length] = '\0';
+}
+
 /* Cumulative buckets, sum and count. Observations may land between the loads: each line is
  * read once, and the count is the +Inf bucket, so the text stays consistent with itself. */
 static void render_histogram(FILE *out, struct metric *metric)
 {
     long long cumulative = 0;
+    char text[32];
     for (size_t i = 0; i <= metric->bound_count; i++) {
         cumulative += atomic_load(&metric->buckets[i]);
-        if (i < metric->bound_count)
-            fprintf(out, "%s_bucket{le=\"%lld\"} %lld\n", metric->name, (long long)metric->bounds[i], cumulative);
-        else
+        if (i < metric->bound_count) {
+            format_value(metric, metric->bounds[i], text);
+            fprintf(out, "%s_bucket{le=\"%s\"} %lld\n", metric->name, text, cumulative);
+        } else {
             fprintf(out, "%s_bucket{le=\"+Inf\"} %lld\n", metric->name, cumulative);
+        }
     }
-    fprintf(out, "%s_sum %lld\n%s_count %lld\n", metric->name, (long long)atomic_load(&metric->sum), metric->name,
-            cumulative);
+    format_value(metric, atomic_load(&metric->sum), text);
+    fprintf(out, "%s_sum %s\n%s_count %lld\n", metric->name, text, metric->name, cumulative);
 }
 
 char *metrics_render(size_t *length)
@@ -147,10 +183,13 @@ char *metrics_render(size_t *length)
         static const char *const TYPE_NAMES[] = {"counter", "gauge", "histogram"};
         fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric->name, metric->help, metric->name,
                 TYPE_NAMES[metric->type]);
-        if (metric->type == METRIC_HISTOGRAM)
+        if (metric->type == METRIC_HISTOGRAM) {
             render_histogram(out, metric);
-        else
-            fprintf(out, "%s %lld\n", metric->name, (long long)atomic_load(&metric->value));
+        } else {
+            char value[32];
+            format_value(metric, atomic_load(&metric->value), value);
+            fprintf(out, "%s %s\n", metric->name, value);
+        }
     }
     if (fclose(out) != 0) {
         free(text);

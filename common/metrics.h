@@ -22,11 +22,19 @@ struct metric;
 struct metric *metrics_counter(const char *name, const char *help);
 struct metric *metrics_gauge(const char *name, const char *help);
 
-/* Registers a histogram of integer observations (e.g. milliseconds) with `count` (at most
- * METRICS_BUCKETS_MAX) ascending upper bounds; `bounds` must outlive the process (a static
- * array). Rendered as Prometheus renders one: cumulative name_bucket{le="..."} lines up to
- * le="+Inf", then name_sum and name_count. NULL for an invalid name or bounds. */
+/* A gauge set in milliseconds and served in seconds, Prometheus' base unit (name it
+ * ..._seconds): metric_set(gauge, 1234) is rendered 1.234. */
+struct metric *metrics_gauge_ms(const char *name, const char *help);
+
+/* Registers a histogram of integer observations with `count` (at most METRICS_BUCKETS_MAX)
+ * ascending upper bounds; `bounds` must outlive the process (a static array). Rendered as
+ * Prometheus renders one: cumulative name_bucket{le="..."} lines up to le="+Inf", then
+ * name_sum and name_count. NULL for an invalid name or bounds. */
 struct metric *metrics_histogram(const char *name, const char *help, const int64_t *bounds, size_t count);
+
+/* The same for durations observed (and bounded) in milliseconds and served in seconds:
+ * bound 5 is rendered le="0.005". */
+struct metric *metrics_histogram_ms(const char *name, const char *help, const int64_t *bounds, size_t count);
 
 /* Counts one observation into a histogram. */
 void metric_observe(struct metric *metric, int64_t value);

@@ -26,6 +26,30 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# promtool_path: prints the path of promtool, Prometheus' checker of configurations and
+# metrics text, taken the first time from Debian's prometheus package into a cache folder
+# (installing the package would also install and start a Prometheus server).
+promtool_path() {
+  if command -v promtool >/dev/null; then command -v promtool; return 0; fi
+  local cache=${XDG_CACHE_HOME:-$HOME/.cache}/tickerflow/promtool
+  if [ ! -x "$cache/promtool" ]; then
+    say "extracting promtool from Debian's prometheus package"
+    local download
+    download=$(mktemp -d)
+    if ! (cd "$download" && { apt-get download prometheus >/dev/null 2>&1 ||
+                              { apt-get update -qq && apt-get download prometheus >/dev/null; }; }); then
+      rm -rf "$download"
+      return 1
+    fi
+    dpkg-deb -x "$download"/prometheus_*.deb "$download/root" &&
+      mkdir -p "$cache" && cp "$download/root/usr/bin/promtool" "$cache/promtool"
+    local rc=$?
+    rm -rf "$download"
+    [ $rc = 0 ] || return 1
+  fi
+  echo "$cache/promtool"
+}
+
 # Benchmarks over loopback measure the kernel's TCP path: say so when NAT rules (Docker's,
 # typically left by a stopped dockerd) put every packet through connection tracking.
 warn_if_nat_rules() {

@@ -566,7 +566,7 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
                                    "Candle rows written to candles_1m (first writes and corrections)"),
         .checkpoints = metrics_counter("tickerflow_aggregator_checkpoints_total", "Checkpoints committed"),
         .windows = metrics_gauge("tickerflow_aggregator_windows", "Ticker windows held in memory"),
-        .watermark_delay_ms = metrics_gauge("tickerflow_aggregator_watermark_delay_milliseconds",
+        .watermark_delay_ms = metrics_gauge_ms("tickerflow_aggregator_watermark_delay_seconds",
                                             "Wall clock minus the oldest partition watermark, at the last checkpoint"),
         .waiting = metrics_gauge("tickerflow_aggregator_waiting_for_database",
                                  "1 while consumption is paused until the state is restored from PostgreSQL"),
@@ -574,7 +574,7 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
                                          "Seeks that restarted fetching of partitions librdkafka left idle"),
         .lag = metrics_gauge("tickerflow_aggregator_lag_messages",
                              "Messages in Kafka beyond the last checkpoint, over the assigned partitions"),
-        .checkpoint_ms = metrics_histogram("tickerflow_aggregator_checkpoint_milliseconds",
+        .checkpoint_ms = metrics_histogram_ms("tickerflow_aggregator_checkpoint_seconds",
                                            "How long each checkpoint's transaction took", CHECKPOINT_BOUNDS,
                                            sizeof CHECKPOINT_BOUNDS / sizeof CHECKPOINT_BOUNDS[0]),
     };

@@ -687,7 +687,7 @@ struct live_hub *live_hub_new(const struct api_settings *settings, struct query_
     hub->out_of_order = metrics_counter("tickerflow_api_live_out_of_order_total",
                                         "Messages not newer than their ticker's last one (not sent)");
     static const int64_t DELAY_BOUNDS[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
-    hub->live_delay_ms = metrics_histogram("tickerflow_api_live_delay_milliseconds",
+    hub->live_delay_ms = metrics_histogram_ms("tickerflow_api_live_delay_seconds",
                                            "From a tick's time to its hand-over to WebSocket clients: the pipeline's "
                                            "delay from the producer to the browsers' queues",
                                            DELAY_BOUNDS, sizeof DELAY_BOUNDS / sizeof DELAY_BOUNDS[0]);

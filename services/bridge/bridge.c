@@ -421,7 +421,7 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
                              "Messages in Kafka not yet stored, over the assigned partitions (at the last commit)"),
         .batch_messages = metrics_histogram("tickerflow_bridge_batch_messages", "Messages per batch stored",
                                             BATCH_SIZE_BOUNDS, sizeof BATCH_SIZE_BOUNDS / sizeof BATCH_SIZE_BOUNDS[0]),
-        .batch_latency_ms = metrics_histogram("tickerflow_bridge_batch_latency_milliseconds",
+        .batch_latency_ms = metrics_histogram_ms("tickerflow_bridge_batch_latency_seconds",
                                               "From the arrival of a batch's first message to its commit",
                                               BATCH_LATENCY_BOUNDS,
                                               sizeof BATCH_LATENCY_BOUNDS / sizeof BATCH_LATENCY_BOUNDS[0]),

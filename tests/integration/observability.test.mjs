@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  requireServices, createDatabase, createTopic, freePort, produceLines, root, startDaemon, uniqueName, waitFor,
+  requireServices, createDatabase, createTopic, freePort, produceLines, promtool, root, startDaemon, uniqueName,
+  waitFor,
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -75,6 +76,9 @@ test('prometheus scrapes every daemon on the admin port docker-compose.yaml give
     assert.deepEqual(jobs[daemon], { names: [daemon], type: 'A', port }, `the ${daemon} job`);
   }
   assert.deepEqual(compose.services.prometheus.profiles, ['observability']);
+  const check = promtool(['check', 'config', join(root, 'docker', 'prometheus', 'prometheus.yml')]);
+  assert.equal(check.status, 0, `promtool check config: ${check.stdout}${check.stderr}`);
+  assert.match(check.stdout, /SUCCESS/);
 });
 
 test('every dashboard query runs: SQL against the real schema and candles, metrics served by the daemons', async () => {

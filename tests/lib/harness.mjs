@@ -2,10 +2,10 @@
 // server that scripts/test started, and talks to them with real clients (psql, kcat,
 // curl-equivalent fetch, a WebSocket client). Each test gets its own database and
 // topic, so tests never see each other's data.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
@@ -310,4 +310,19 @@ export async function openClient(port) {
     },
     close() { socket.close(); },
   };
+}
+
+// ---- promtool ---------------------------------------------------------------------------------
+
+// Runs Prometheus' promtool (scripts/install-deps takes it from Debian's prometheus package;
+// scripts/test passes its path in PROMTOOL): {status, stdout, stderr}. Throws when it is
+// nowhere to be found, so a check that needs it cannot pass unnoticed.
+export function promtool(args, input) {
+  const candidates = [process.env.PROMTOOL, 'promtool', join(homedir(), '.cache', 'tickerflow', 'promtool', 'promtool')];
+  for (const candidate of candidates.filter(Boolean)) {
+    const result = spawnSync(candidate, args, { input, encoding: 'utf8' });
+    if (result.error?.code === 'ENOENT') continue;
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+  throw new Error('promtool not found: run scripts/install-deps (or set PROMTOOL)');
 }

@@ -61,6 +61,33 @@ static void histograms_render_cumulative_buckets_sum_and_count(void **unused)
     assert_int_equal(metric_value(metrics_counter("test_not_a_histogram_total", "x")), 0);
 }
 
+static void milliseconds_are_served_as_seconds(void **unused)
+{
+    static const int64_t BOUNDS[] = {5, 250, 1000};
+    struct metric *delay = metrics_gauge_ms("test_delay_seconds", "Delay");
+    struct metric *latency = metrics_histogram_ms("test_wait_seconds", "Wait", BOUNDS, 3);
+    metric_set(delay, 1234);
+    metric_observe(latency, 2);
+    metric_observe(latency, 1500);
+    size_t length;
+    char *text = metrics_render(&length);
+    assert_non_null(strstr(text, "\ntest_delay_seconds 1.234\n"));
+    assert_non_null(strstr(text, "test_wait_seconds_bucket{le=\"0.005\"} 1\n"
+                                 "test_wait_seconds_bucket{le=\"0.25\"} 1\n"
+                                 "test_wait_seconds_bucket{le=\"1\"} 1\n"
+                                 "test_wait_seconds_bucket{le=\"+Inf\"} 2\n"
+                                 "test_wait_seconds_sum 1.502\ntest_wait_seconds_count 2\n"));
+    free(text);
+    metric_set(delay, -5);
+    text = metrics_render(&length);
+    assert_non_null(strstr(text, "\ntest_delay_seconds -0.005\n"));
+    free(text);
+    metric_set(delay, 2000);
+    text = metrics_render(&length);
+    assert_non_null(strstr(text, "\ntest_delay_seconds 2\n"));
+    free(text);
+}
+
 static void registering_twice_returns_the_same_metric(void **unused)
 {
     struct metric *first = metrics_counter("test_twice_total", "x");
@@ -100,6 +127,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counters_and_gauges_render_as_prometheus_text),
         cmocka_unit_test(histograms_render_cumulative_buckets_sum_and_count),
+        cmocka_unit_test(milliseconds_are_served_as_seconds),
         cmocka_unit_test(registering_twice_returns_the_same_metric),
         cmocka_unit_test(invalid_names_are_refused_and_null_is_harmless),
         cmocka_unit_test(the_registry_is_bounded),
