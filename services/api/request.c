@@ -56,48 +56,56 @@ static int parse_count(const char *text, int max_limit, int *limit, struct error
     return 0;
 }
 
+/* Splits one "key=value" argument and finds its key in `keys` (NULL-terminated): *key is its
+ * index, *value the text after '='. Rejects a missing value, an unknown key (the reason
+ * lists `expected`) and a key given before (`seen` has a flag per key, set here). */
+static int take_argument(const char *argument, const char *const *keys, bool *seen, const char *expected,
+                         size_t *key, const char **value, struct error *err)
+{
+    const char *equals = strchr(argument, '=');
+    if (equals == NULL || equals[1] == '\0')
+        return error_set(err, "parameter '%.32s' has no value", argument);
+    size_t key_length = (size_t)(equals - argument);
+    for (*key = 0; keys[*key] != NULL; (*key)++) {
+        if (strlen(keys[*key]) == key_length && strncmp(argument, keys[*key], key_length) == 0)
+            break;
+    }
+    if (keys[*key] == NULL)
+        return error_set(err, "unknown parameter '%.*s' (expected %s)", (int)(key_length > 32 ? 32 : key_length),
+                         argument, expected);
+    if (seen[*key])
+        return error_set(err, "parameter '%s' given twice", keys[*key]);
+    seen[*key] = true;
+    *value = equals + 1;
+    return 0;
+}
+
 int history_query_parse(const char *const *arguments, size_t count, int max_limit, struct history_query *query,
                         struct error *err)
 {
-    bool seen_from = false, seen_to = false, seen_limit = false, seen_max_points = false;
+    static const char *const KEYS[] = {"from", "to", "limit", "max_points", NULL};
+    enum { FROM, TO, LIMIT, MAX_POINTS };
+    bool seen[4] = {false};
     query->from_us = INT64_MIN;
     query->to_us = INT64_MAX;
     query->limit = HISTORY_DEFAULT_LIMIT < max_limit ? HISTORY_DEFAULT_LIMIT : max_limit;
     query->max_points = 0;
 
     for (size_t i = 0; i < count; i++) {
-        const char *equals = strchr(arguments[i], '=');
-        if (equals == NULL || equals[1] == '\0')
-            return error_set(err, "parameter '%.32s' has no value", arguments[i]);
-        size_t key_length = (size_t)(equals - arguments[i]);
-        const char *value = equals + 1;
-        bool *seen;
-        int rc;
-        if (key_length == 4 && strncmp(arguments[i], "from", 4) == 0) {
-            seen = &seen_from;
-            rc = timestamp_parse(value, strlen(value), &query->from_us, err);
-        } else if (key_length == 2 && strncmp(arguments[i], "to", 2) == 0) {
-            seen = &seen_to;
-            rc = timestamp_parse(value, strlen(value), &query->to_us, err);
-        } else if (key_length == 5 && strncmp(arguments[i], "limit", 5) == 0) {
-            seen = &seen_limit;
-            rc = parse_count(value, max_limit, &query->limit, err);
-        } else if (key_length == 10 && strncmp(arguments[i], "max_points", 10) == 0) {
-            seen = &seen_max_points;
-            rc = parse_count(value, max_limit, &query->max_points, err);
-        } else {
-            return error_set(err, "unknown parameter '%.*s' (expected from, to, limit or max_points)",
-                             (int)(key_length > 32 ? 32 : key_length), arguments[i]);
-        }
-        if (*seen)
-            return error_set(err, "parameter '%.*s' given twice", (int)key_length, arguments[i]);
-        *seen = true;
+        size_t key;
+        const char *value;
+        if (take_argument(arguments[i], KEYS, seen, "from, to, limit or max_points", &key, &value, err) < 0)
+            return -1;
+        int rc = key == FROM    ? timestamp_parse(value, strlen(value), &query->from_us, err)
+                 : key == TO    ? timestamp_parse(value, strlen(value), &query->to_us, err)
+                 : key == LIMIT ? parse_count(value, max_limit, &query->limit, err)
+                                : parse_count(value, max_limit, &query->max_points, err);
         if (rc < 0)
-            return error_wrap(err, "parameter '%.*s'", (int)key_length, arguments[i]);
+            return error_wrap(err, "parameter '%s'", KEYS[key]);
     }
     if (query->from_us > query->to_us)
         return error_set(err, "parameter 'from' is after 'to'");
-    if (seen_limit && seen_max_points)
+    if (seen[LIMIT] && seen[MAX_POINTS])
         return error_set(err, "give either 'limit' (raw points) or 'max_points' (downsampled), not both");
     return 0;
 }
@@ -123,41 +131,27 @@ static int parse_interval(const char *text, struct candles_query *query, struct 
 int candles_query_parse(const char *const *arguments, size_t count, int max_candles, int64_t now_us,
                         struct candles_query *query, struct error *err)
 {
-    bool seen_from = false, seen_to = false, seen_interval = false;
+    static const char *const KEYS[] = {"interval", "from", "to", NULL};
+    enum { INTERVAL, FROM, TO };
+    bool seen[3] = {false};
     query->interval = "1m";
     query->interval_s = 60;
     for (size_t i = 0; i < count; i++) {
-        const char *equals = strchr(arguments[i], '=');
-        if (equals == NULL || equals[1] == '\0')
-            return error_set(err, "parameter '%.32s' has no value", arguments[i]);
-        size_t key_length = (size_t)(equals - arguments[i]);
-        const char *value = equals + 1;
-        bool *seen;
-        int rc;
-        if (key_length == 4 && strncmp(arguments[i], "from", 4) == 0) {
-            seen = &seen_from;
-            rc = timestamp_parse(value, strlen(value), &query->from_us, err);
-        } else if (key_length == 2 && strncmp(arguments[i], "to", 2) == 0) {
-            seen = &seen_to;
-            rc = timestamp_parse(value, strlen(value), &query->to_us, err);
-        } else if (key_length == 8 && strncmp(arguments[i], "interval", 8) == 0) {
-            seen = &seen_interval;
-            rc = parse_interval(value, query, err);
-        } else {
-            return error_set(err, "unknown parameter '%.*s' (expected interval, from or to)",
-                             (int)(key_length > 32 ? 32 : key_length), arguments[i]);
-        }
-        if (*seen)
-            return error_set(err, "parameter '%.*s' given twice", (int)key_length, arguments[i]);
-        *seen = true;
+        size_t key;
+        const char *value;
+        if (take_argument(arguments[i], KEYS, seen, "interval, from or to", &key, &value, err) < 0)
+            return -1;
+        int rc = key == INTERVAL ? parse_interval(value, query, err)
+                 : key == FROM   ? timestamp_parse(value, strlen(value), &query->from_us, err)
+                                 : timestamp_parse(value, strlen(value), &query->to_us, err);
         if (rc < 0)
-            return error_wrap(err, "parameter '%.*s'", (int)key_length, arguments[i]);
+            return error_wrap(err, "parameter '%s'", KEYS[key]);
     }
     int64_t interval_us = query->interval_s * 1000000;
     int64_t span_us = (int64_t)(CANDLES_DEFAULT_COUNT < max_candles ? CANDLES_DEFAULT_COUNT : max_candles) * interval_us;
-    if (!seen_to)
-        query->to_us = seen_from && query->from_us < now_us - span_us ? query->from_us + span_us : now_us;
-    if (!seen_from)
+    if (!seen[TO])
+        query->to_us = seen[FROM] && query->from_us < now_us - span_us ? query->from_us + span_us : now_us;
+    if (!seen[FROM])
         query->from_us = query->to_us - span_us;
     if (query->from_us >= query->to_us)
         return error_set(err, "parameter 'from' is not before 'to'");
