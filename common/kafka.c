@@ -208,3 +208,13 @@ int kafka_seek_and_resume(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t 
         rd_kafka_pause_partitions(consumer, targets);
     return rc;
 }
+
+int kafka_first_offset(rd_kafka_t *consumer, const char *topic, int32_t partition, int timeout_ms, int64_t *offset,
+                       struct error *err)
+{
+    int64_t high;
+    rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(consumer, topic, partition, offset, &high, timeout_ms);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return error_set(err, "reading the first offset of partition %d: %s", (int)partition, rd_kafka_err2str(code));
+    return 0;
+}

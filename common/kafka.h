@@ -68,6 +68,11 @@ int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partit
 int kafka_seek_and_resume(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *targets, int timeout_ms,
                           struct error *err);
 
+/* The first offset the broker still holds of `topic`'s `partition` (a request, waiting up
+ * to `timeout_ms`): where a reader with no position of its own starts. */
+int kafka_first_offset(rd_kafka_t *consumer, const char *topic, int32_t partition, int timeout_ms, int64_t *offset,
+                       struct error *err);
+
 /* How many messages the broker holds beyond `positions` (each partition's offset: the next
  * one the caller has not processed; negative offsets are skipped), from the high watermarks
  * of the last fetches: no request is made. For a lag gauge. */

@@ -26,6 +26,48 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# watch_offsets URL TABLE TOTAL PID: waits until the next_offset column of TABLE sums to
+# TOTAL, watching from one PostgreSQL session that polls every 10 ms (a psql per look took
+# ~15% of the machine from the daemon being measured; a PL/pgSQL loop sees each commit, as
+# every statement takes a new snapshot). Prints "FIRST_MS FIRST END_MS": when progress
+# first showed, how much there was then, and when all of it was there (ms since the epoch).
+# Fails, saying why, when the watch fails or process PID exits first. For the benchmarks.
+watch_offsets() {
+  local url=$1 table=$2 total=$3 pid=$4 out watcher result
+  out=$(mktemp)
+  psql "$url" -qAt >"$out" 2>&1 <<SQL &
+DO \$\$
+DECLARE done bigint; first_done bigint := 0; first_ms bigint := 0;
+BEGIN
+  LOOP
+    SELECT coalesce(sum(next_offset), 0) INTO done FROM $table;
+    IF first_ms = 0 AND done > 0 THEN
+      first_ms := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      first_done := done;
+    END IF;
+    EXIT WHEN done >= $total;
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+  RAISE NOTICE 'drained % % %', first_ms, first_done, (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+END
+\$\$;
+SQL
+  watcher=$!
+  while kill -0 "$watcher" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      kill "$watcher"
+      say "process $pid exited before $table covered $total messages"
+      rm -f "$out"
+      return 1
+    fi
+    sleep 0.2
+  done
+  result=$(sed -n 's/.*drained \([0-9]*\) \([0-9]*\) \([0-9]*\).*/\1 \2 \3/p' "$out")
+  [ -n "$result" ] || say "watching $table failed: $(cat "$out")"
+  rm -f "$out"
+  [ -n "$result" ] && echo "$result"
+}
+
 # promtool_path: prints the path of promtool, Prometheus' checker of configurations and
 # metrics text, taken the first time from Debian's prometheus package into a cache folder
 # (installing the package would also install and start a Prometheus server).

@@ -311,16 +311,12 @@ static int restore_partition(struct aggregator *aggregator, struct partition_sta
     state->saved_next = saved->next_offset;
     if (saved->next_offset == CANDLE_STORE_NO_OFFSET) {
         /* Never aggregated: from the first message the broker still holds. */
-        int64_t high;
-        rd_kafka_resp_err_t code =
-            rd_kafka_query_watermark_offsets(aggregator->consumer, aggregator->settings->shared.kafka_topic,
-                                             state->partition, target, &high, WATERMARK_TIMEOUT_MS);
-        if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
-            return error_set(err, "reading the first offset of partition %d: %s", (int)state->partition,
-                             rd_kafka_err2str(code));
+        if (kafka_first_offset(aggregator->consumer, aggregator->settings->shared.kafka_topic, state->partition,
+                               WATERMARK_TIMEOUT_MS, target, err) < 0)
+            return -1;
         state->replayed_until = *target;
     } else {
-        window_book_restore_newest(state->book, saved->newest_us);
+        window_book_advance_newest(state->book, saved->newest_us);
         for (size_t i = 0; i < anchor_count; i++) {
             if (anchors[i].partition == state->partition &&
                 window_book_restore_anchor(state->book, anchors[i].name, anchors[i].time_us, anchors[i].value,

@@ -185,11 +185,6 @@ static bool is_purged(const struct window_book *book, int64_t start_us)
 
 /* ---- restoring -------------------------------------------------------------------------- */
 
-void window_book_restore_newest(struct window_book *book, int64_t newest_event_us)
-{
-    book->newest_us = newest_event_us;
-}
-
 void window_book_advance_newest(struct window_book *book, int64_t newest_event_us)
 {
     if (book->newest_us == WINDOW_BOOK_NO_TIME || newest_event_us > book->newest_us)

@@ -63,15 +63,15 @@ struct window_book;
 struct window_book *window_book_new(const struct window_rules *rules, struct error *err);
 void window_book_destroy(struct window_book *book);
 
-/* Restoring a saved state, before the first window_book_add: the newest event time the
- * book had seen, and each ticker's anchor (its last tick before any window it holds). */
-void window_book_restore_newest(struct window_book *book, int64_t newest_event_us);
+/* Restoring a saved state, before the first window_book_add: each ticker's anchor (its last
+ * tick before any window it holds); the newest event time goes through
+ * window_book_advance_newest. */
 int window_book_restore_anchor(struct window_book *book, const char *name, int64_t time_us, int32_t value,
                                struct error *err);
 
 /* Moves the newest event time forward to `newest_event_us` (never back), as if a tick of
- * that time had arrived: for a partition gone quiet, whose last minute would otherwise
- * never close. */
+ * that time had arrived: to restore a saved state, and for a partition gone quiet, whose
+ * last minute would otherwise never close. WINDOW_BOOK_NO_TIME changes nothing. */
 void window_book_advance_newest(struct window_book *book, int64_t newest_event_us);
 
 /* Adds one tick, read at `offset` of the partition (offsets only grow between restores).

@@ -289,18 +289,6 @@ static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
     return kafka_group_consumer_new(&member, on_rebalance, bridge, err);
 }
 
-/* The first offset the broker still holds of `partition`. */
-static int first_offset(struct bridge *bridge, int32_t partition, int64_t *offset, struct error *err)
-{
-    int64_t low, high;
-    rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(
-        bridge->consumer, bridge->settings->shared.kafka_topic, partition, &low, &high, COMMITTED_TIMEOUT_MS);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return error_set(err, "reading the first offset of partition %d: %s", (int)partition, rd_kafka_err2str(code));
-    *offset = low;
-    return 0;
-}
-
 /* The seek target of each assigned partition: its offset in Postgres; without one, the
  * group's committed offset in Kafka; without that, the first offset the broker holds.
  * Always a real offset, never "beginning": the bridge then knows where every partition
@@ -340,7 +328,8 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
                 rd_kafka_topic_partition_list_find(targets, unknown->elems[i].topic, unknown->elems[i].partition);
             target->offset = unknown->elems[i].offset;
             if (target->offset < 0)
-                rc = first_offset(bridge, target->partition, &target->offset, err);
+                rc = kafka_first_offset(bridge->consumer, bridge->settings->shared.kafka_topic, target->partition,
+                                        COMMITTED_TIMEOUT_MS, &target->offset, err);
             position_of(bridge, target->partition)->expected = target->offset;
         }
     }

@@ -5,14 +5,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../lib/browser.mjs';
 import {
   requireServices, startStack, startDaemon, buildDir, produceLines, uniqueName, waitFor,
 } from '../lib/harness.mjs';
 
 requireServices();
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const MINUTE = 60000;
 const PRELOADED_MINUTES = 30;
 const TICKERS = ['ticker_00', 'ticker_01', 'ticker_02'];
@@ -43,11 +42,7 @@ before(async () => {
     { env: stack.env, label: 'candles-producer' });
   await waitFor('the preloaded minutes closed', () =>
     stack.db.count('SELECT count(*) FROM candles_1m') >= TICKERS.length * PRELOADED_MINUTES, { timeoutMs: 30000 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

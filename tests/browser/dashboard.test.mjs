@@ -4,12 +4,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../lib/browser.mjs';
 import { requireServices, startStack, buildDir, waitFor } from '../lib/harness.mjs';
 
 requireServices();
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const TICKERS = 100; // as many as the real stack: the board must carry them all
 const screenshotDir = join(buildDir, 'screenshots');
 let stack;
@@ -18,11 +17,7 @@ let browser;
 before(async () => {
   stack = await startStack('browser', { tickers: TICKERS, intervalMs: 250 });
   await waitFor('history for every ticker', () => stack.db.count('SELECT count(DISTINCT name) FROM records') === TICKERS);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -341,7 +341,7 @@ static void checkpoint(struct window_book *book, struct saved *saved, size_t nex
 static struct window_book *restore(const struct saved *saved)
 {
     struct window_book *book = new_book(&RULES);
-    window_book_restore_newest(book, saved->newest_us);
+    window_book_advance_newest(book, saved->newest_us);
     for (size_t i = 0; i < saved->written.anchors; i++)
         assert_int_equal(window_book_restore_anchor(book, saved->written.anchor_names[i],
                                                     saved->written.anchor_times[i],
