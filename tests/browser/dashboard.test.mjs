@@ -71,6 +71,16 @@ function storedRows(name, where = 'true') {
 
 const toUs = (seconds) => Math.round(seconds * 1e6);
 
+// Stored rows of a ticker once the bridge has stored everything up to lastUs. The
+// WebSocket can deliver a value a moment before the bridge commits it, so a chart's
+// newest point may not be in records yet when it is drawn.
+function storedRowsThrough(name, lastUs) {
+  return waitFor(`the bridge to store ${name} up to the last point shown`, async () => {
+    const rows = storedRows(name);
+    return rows.length > 0 && rows.at(-1).us >= lastUs - 1 ? rows : null;
+  }, { timeoutMs: 10000 });
+}
+
 test('the board lists every ticker live, with change, filter and sort', async () => {
   const page = await openPage('/');
   await page.waitForFunction((n) => document.querySelectorAll('#board-rows tr').length === n, TICKERS);
@@ -151,8 +161,7 @@ test('a ticker opens from the board: history, then live; the URL keeps the view 
   assert.equal(first.chartTicker, 'ticker_07');
 
   // The history shown is the stored history of ticker_07, value for value.
-  await page.waitForTimeout(500); // the bridge stores within ~100 ms: live points shown are stored by now
-  const stored = storedRows('ticker_07');
+  const stored = await storedRowsThrough('ticker_07', toUs(first.times.at(-1)));
   const start = stored.findIndex((row) => Math.abs(row.us - toUs(first.times[0])) <= 1);
   assert.ok(start >= 0, 'the first point shown is a stored row');
   assert.deepEqual(first.values, stored.slice(start, start + first.values.length).map((row) => row.value));
@@ -301,7 +310,8 @@ test('killing and restarting the API server: "reconnecting", then the chart resu
   // The chart's points are exactly the stored rows over the same span: nothing missing
   // from the outage, nothing twice.
   const firstUs = toUs(after.times[0]), lastUs = toUs(after.times.at(-1));
-  const stored = storedRows('ticker_04').filter((row) => row.us >= firstUs - 1 && row.us <= lastUs + 1);
+  const stored = (await storedRowsThrough('ticker_04', lastUs))
+    .filter((row) => row.us >= firstUs - 1 && row.us <= lastUs + 1);
   assert.equal(after.values.length, stored.length, 'as many points as stored rows');
   assert.deepEqual(after.values, stored.map((row) => row.value));
   after.times.forEach((time, i) => assert.ok(Math.abs(toUs(time) - stored[i].us) <= 1, `point ${i} at its stored time`));
