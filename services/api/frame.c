@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "timestamp.h"
+#include "error.h"
+#include "utf8.h"
 
 static struct frame *frame_alloc(enum frame_kind kind, const char *payload, size_t length)
 {
@@ -97,9 +99,15 @@ struct frame *frame_new_reply(const char *type, const char *key, const char *tex
 
 struct frame *frame_new_error(const char *code, const char *reason, const char *ticker)
 {
-    json_t *object = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "error", reason);
-    if (object != NULL && ticker != NULL)
-        json_object_set_new(object, "ticker", json_string(ticker));
+    /* The reason may quote the client's bytes: made valid UTF-8, or JSON would refuse it
+     * and the client would get no error at all. */
+    char valid_reason[ERROR_MESSAGE_MAX], valid_ticker[ERROR_MESSAGE_MAX];
+    utf8_copy_valid(valid_reason, sizeof valid_reason, reason);
+    json_t *object = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "error", valid_reason);
+    if (object != NULL && ticker != NULL) {
+        utf8_copy_valid(valid_ticker, sizeof valid_ticker, ticker);
+        json_object_set_new(object, "ticker", json_string(valid_ticker));
+    }
     return frame_from_json(object);
 }
 

@@ -58,7 +58,8 @@ struct frame *frame_new_gap(int ticker_id, const char *name, int64_t after_us, i
 /* {"type":"<type>", <key>: <text>} with `text` escaped as a JSON string. */
 struct frame *frame_new_reply(const char *type, const char *key, const char *text);
 
-/* {"type":"error","code":"<code>","error":"<reason>"} plus "ticker" when not NULL. */
+/* {"type":"error","code":"<code>","error":"<reason>"} plus "ticker" when not NULL. The
+ * reason and ticker may quote a client's bytes: invalid UTF-8 in them becomes '?'. */
 struct frame *frame_new_error(const char *code, const char *reason, const char *ticker);
 
 static inline unsigned char *frame_payload(struct frame *frame)

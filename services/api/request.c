@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "timestamp.h"
+#include "utf8.h"
 
 int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NAME_MAX + 1], int *http_status,
                     struct error *err)
@@ -175,7 +176,10 @@ int no_arguments_parse(const char *const *arguments, size_t count, struct error 
 
 char *api_error_body(const char *reason)
 {
-    json_t *object = json_pack("{s:s}", "error", reason);
+    /* The reason may quote the request's bytes: see utf8.h. */
+    char valid[ERROR_MESSAGE_MAX];
+    utf8_copy_valid(valid, sizeof valid, reason);
+    json_t *object = json_pack("{s:s}", "error", valid);
     char *body = object != NULL ? json_dumps(object, JSON_COMPACT) : NULL;
     json_decref(object);
     return body;
@@ -204,6 +208,9 @@ static int parse_since(json_t *value, const char *what, int64_t *since_us, const
     return 0;
 }
 
+_Static_assert((CLIENT_NAME_SLOTS & (CLIENT_NAME_SLOTS - 1)) == 0 && CLIENT_NAME_SLOTS >= 2 * CLIENT_TICKERS_MAX,
+               "name_slots: a power of two with free slots to spare");
+
 /* Adds a validated name (merging a duplicate) with its since. */
 static int add_ticker(struct client_message *message, json_t *name, int64_t since_us, const char **code,
                       struct error *err)
@@ -214,14 +221,21 @@ static int add_ticker(struct client_message *message, json_t *name, int64_t sinc
     struct error name_err;
     if (ticker_validate_name(text, json_string_length(name), &name_err) < 0)
         return reject(code, "invalid_ticker", err, "invalid ticker: %s", name_err.message);
-    for (size_t i = 0; i < message->count; i++) {
-        if (strcmp(message->tickers[i].name, text) == 0) {
-            message->tickers[i].since_us = since_us;
+    /* Open addressing with linear probing over name_slots (FNV-1a hash of the name). */
+    uint32_t hash = 2166136261u;
+    for (const char *c = text; *c != '\0'; c++)
+        hash = (hash ^ (unsigned char)*c) * 16777619u;
+    size_t slot = hash & (CLIENT_NAME_SLOTS - 1);
+    for (; message->name_slots[slot] != 0; slot = (slot + 1) & (CLIENT_NAME_SLOTS - 1)) {
+        struct client_ticker *seen = &message->tickers[message->name_slots[slot] - 1];
+        if (strcmp(seen->name, text) == 0) {
+            seen->since_us = since_us;
             return 0;
         }
     }
     if (message->count == CLIENT_TICKERS_MAX)
         return reject(code, "too_many_tickers", err, "more than %d tickers in one message", CLIENT_TICKERS_MAX);
+    message->name_slots[slot] = (uint16_t)(message->count + 1);
     struct client_ticker *ticker = &message->tickers[message->count++];
     memcpy(ticker->name, text, json_string_length(name) + 1);
     ticker->since_us = since_us;
@@ -342,6 +356,7 @@ int client_message_parse(const char *text, size_t length, struct client_message 
     message->all = false;
     message->candles = false;
     message->count = 0;
+    memset(message->name_slots, 0, sizeof message->name_slots);
     int rc = json_is_object(root) ? parse_op(root, message, code, err)
                                   : reject(code, "invalid_message", err, "message must be a JSON object");
     json_decref(root);

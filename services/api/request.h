@@ -65,13 +65,15 @@ int candles_query_parse(const char *const *arguments, size_t count, int max_cand
 /* Rejects any argument: for endpoints that take none. */
 int no_arguments_parse(const char *const *arguments, size_t count, struct error *err);
 
-/* The JSON body of an error answer, {"error":"<reason>"} with the reason escaped.
+/* The JSON body of an error answer, {"error":"<reason>"} with the reason escaped (and
+ * any invalid UTF-8 in it, e.g. a quoted query parameter, replaced by '?').
  * Returns a string the caller frees, or NULL when out of memory. */
 char *api_error_body(const char *reason);
 
 /* ---- WebSocket client messages (docs/api.md) ---- */
 
 #define CLIENT_TICKERS_MAX 1000 /* names one message may list */
+#define CLIENT_NAME_SLOTS 2048  /* a power of two, at least twice CLIENT_TICKERS_MAX */
 #define CLIENT_NO_SINCE INT64_MIN
 
 enum client_op {
@@ -93,6 +95,9 @@ struct client_message {
     int64_t all_since_us;    /* with `all`: the "since" for every ticker */
     size_t count;            /* entries of `tickers` (0 with `all`) */
     struct client_ticker tickers[CLIENT_TICKERS_MAX];
+    /* The parser's own: `tickers` indexed by name (slot = index + 1, 0 = free), so that
+     * merging duplicates stays linear in the message's length. */
+    uint16_t name_slots[CLIENT_NAME_SLOTS];
 };
 
 /* Parses one WebSocket text message. On failure returns -1 with err set to a reason for
