@@ -1,6 +1,7 @@
 /*
  * tickerflow-producer: every interval, moves each ticker one step up or down and
- * publishes the change to Kafka. On start, each ticker resumes from its last stored value.
+ * publishes the change to Kafka. On start, each ticker resumes from its last published value
+ * (the topic's tail, else the records table), so its sequence never jumps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static bool is_healthy(void *unused, char *reason, size_t size)
 {
     if (atomic_load(&publishing))
         return true;
-    snprintf(reason, size, "starting: seeding from PostgreSQL or waiting for the Kafka topic");
+    snprintf(reason, size, "starting: seeding from PostgreSQL and the Kafka topic");
     return false;
 }
 
@@ -86,6 +87,11 @@ static int run(const struct producer_settings *settings)
         goto fail;
     publisher = publisher_open(settings, &err);
     if (publisher == NULL)
+        goto fail;
+    /* After records, the topic itself: what was published last, even if the bridge has not
+     * stored it yet (the topic exists now: publisher_open waited for it). */
+    if (settings->seed_from_database && !settings->dry_run &&
+        seed_from_topic(walk, settings->shared.kafka_brokers, settings->shared.kafka_topic, &err) < 0)
         goto fail;
 
     log_info("%lld tickers, one move each every %lld ms (%s)%s", settings->tickers, settings->interval_ms,

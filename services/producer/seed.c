@@ -1,11 +1,15 @@
 #include "seed.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "kafka.h"
 #include "log.h"
 #include "shutdown.h"
+#include "ticker.h"
+#include "timestamp.h"
 
 /* One round trip for all tickers; each lookup walks records_name_time_idx backwards. */
 static const char LATEST_VALUES_SQL[] =
@@ -84,4 +88,135 @@ int seed_from_database(struct ticker_walk *walk, const char *database_url, struc
         backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
     }
     return error_set(err, "shutdown requested while seeding");
+}
+
+/* ---- the topic's tail ---- */
+
+enum { TAIL_TIMEOUT_MS = 10000 };
+
+/* Where each partition's tail starts and ends: [start, high). Partitions with nothing to
+ * read are left out. Returns NULL with err set. */
+static rd_kafka_topic_partition_list_t *tail_ranges(rd_kafka_t *consumer, const char *topic, int64_t per_partition,
+                                                    int64_t **ends, struct error *err)
+{
+    int partitions = kafka_partition_count(consumer, topic, TAIL_TIMEOUT_MS, err);
+    if (partitions < 0)
+        return NULL;
+    rd_kafka_topic_partition_list_t *ranges = rd_kafka_topic_partition_list_new(partitions);
+    *ends = calloc((size_t)partitions, sizeof **ends);
+    if (*ends == NULL) {
+        rd_kafka_topic_partition_list_destroy(ranges);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    for (int32_t partition = 0; partition < partitions; partition++) {
+        int64_t low, high;
+        rd_kafka_resp_err_t code =
+            rd_kafka_query_watermark_offsets(consumer, topic, partition, &low, &high, TAIL_TIMEOUT_MS);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error_set(err, "reading the end of partition %d: %s", (int)partition, rd_kafka_err2str(code));
+            rd_kafka_topic_partition_list_destroy(ranges);
+            free(*ends);
+            *ends = NULL;
+            return NULL;
+        }
+        (*ends)[partition] = high;
+        if (high > low)
+            rd_kafka_topic_partition_list_add(ranges, topic, partition)->offset =
+                high - per_partition > low ? high - per_partition : low;
+    }
+    return ranges;
+}
+
+/* Reads every range to its end, applying each ticker message to the walk in offset order
+ * (so the last one wins). Returns the number of tickers found, or -1 with err set. */
+static int read_tails(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *ranges, const int64_t *ends,
+                      struct ticker_walk *walk, struct error *err)
+{
+    rd_kafka_resp_err_t code = rd_kafka_assign(consumer, ranges);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return error_set(err, "assigning the topic's tail: %s", rd_kafka_err2str(code));
+    size_t count = ticker_walk_count(walk);
+    bool *found = calloc(count, sizeof *found);
+    if (found == NULL)
+        return error_set(err, "out of memory");
+    int remaining = ranges->cnt, tickers_found = 0, skipped = 0, rc = 0;
+    int64_t deadline_ms = timestamp_monotonic_ms() + TAIL_TIMEOUT_MS;
+    while (remaining > 0 && rc == 0) {
+        if (shutdown_requested() || timestamp_monotonic_ms() > deadline_ms) {
+            rc = error_set(err, "%s while reading the topic's tail (%d partitions left)",
+                           shutdown_requested() ? "shutdown requested" : "timed out", remaining);
+            break;
+        }
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(consumer, 100);
+        if (message == NULL)
+            continue;
+        if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                log_warn("reading the topic's tail: %s", rd_kafka_message_errstr(message));
+        } else {
+            struct ticker ticker;
+            size_t index;
+            if (ticker_decode(message->payload, message->len, &ticker, NULL) < 0)
+                skipped++;
+            else if ((index = index_of(walk, ticker.name)) != (size_t)-1) {
+                ticker_walk_set_value(walk, index, ticker.value);
+                tickers_found += !found[index];
+                found[index] = true;
+            }
+            if (message->offset == ends[message->partition] - 1)
+                remaining--;
+        }
+        rd_kafka_message_destroy(message);
+    }
+    free(found);
+    rd_kafka_assign(consumer, NULL);
+    if (rc == 0 && skipped > 0)
+        log_info("skipped %d messages of the topic's tail that are not ticker messages", skipped);
+    return rc == 0 ? tickers_found : -1;
+}
+
+static int load_tail(struct ticker_walk *walk, const char *brokers, const char *topic, struct error *err)
+{
+    const char *properties[] = {
+        "client.id", "tickerflow-producer-seed",
+        /* librdkafka's assign needs a group id; this reader never joins the group (assign
+         * is local) and never commits. */
+        "group.id", "tickerflow-producer-seed",
+        "enable.auto.commit", "false",
+        "enable.partition.eof", "false",
+        NULL,
+    };
+    rd_kafka_t *consumer = kafka_client_new(RD_KAFKA_CONSUMER, brokers, properties, NULL, NULL, err);
+    if (consumer == NULL)
+        return -1;
+    int64_t per_partition = (int64_t)ticker_walk_count(walk) * 4;
+    if (per_partition < SEED_TAIL_MESSAGES)
+        per_partition = SEED_TAIL_MESSAGES;
+    int64_t *ends = NULL;
+    int found = -1;
+    rd_kafka_topic_partition_list_t *ranges = tail_ranges(consumer, topic, per_partition, &ends, err);
+    if (ranges != NULL) {
+        found = ranges->cnt > 0 ? read_tails(consumer, ranges, ends, walk, err) : 0;
+        rd_kafka_topic_partition_list_destroy(ranges);
+    }
+    free(ends);
+    rd_kafka_destroy(consumer);
+    if (found < 0)
+        return -1;
+    log_info("resumed %d of %zu tickers from the last values in topic %s", found, ticker_walk_count(walk), topic);
+    return 0;
+}
+
+int seed_from_topic(struct ticker_walk *walk, const char *brokers, const char *topic, struct error *err)
+{
+    unsigned backoff_s = 1;
+    while (!shutdown_requested()) {
+        if (load_tail(walk, brokers, topic, err) == 0)
+            return 0;
+        log_warn("cannot read the tail of topic %s (retrying in %us): %s", topic, backoff_s, err->message);
+        shutdown_sleep_ms((int)backoff_s * 1000);
+        backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
+    }
+    return error_set(err, "shutdown requested while reading the topic's tail");
 }

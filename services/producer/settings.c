@@ -17,7 +17,8 @@ static const struct config_option OPTIONS[] = {
      "print the JSON messages to stdout instead of publishing them to Kafka"},
     {"producer.seed_from_database", "seed-from-database", CONFIG_BOOL,
      offsetof(struct producer_settings, seed_from_database), "true", 0, 0, NULL,
-     "start each ticker from its last value in the records table (false: start at 0)"},
+     "start each ticker from its last value: the newest in the Kafka topic's tail, else in the records table "
+     "(false: start at 0)"},
     {"producer.random_seed", "random-seed", CONFIG_INT, offsetof(struct producer_settings, random_seed), "0", 0,
      INT64_MAX, NULL, "seed of the random walk; 0 picks a new one at every start"},
     {"producer.flush_timeout_ms", "flush-timeout-ms", CONFIG_INT,
