@@ -183,7 +183,7 @@ static void connect_one(int index)
         .port = bench.options.port,
         .path = "/ws",
         .host = bench.options.host,
-        .origin = bench.options.host,
+        .origin = NULL, /* not a browser: no Origin header (the server checks browsers' against api.allowed_origins) */
         .protocol = NULL,
         .local_protocol_name = "ws-load",
         .opaque_user_data = connection,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "timestamp.h"
 #include "utf8.h"
@@ -361,4 +362,47 @@ int client_message_parse(const char *text, size_t length, struct client_message 
                                   : reject(code, "invalid_message", err, "message must be a JSON object");
     json_decref(root);
     return rc;
+}
+
+/* ---- Origin ---- */
+
+/* Length of `text` without trailing '/' characters. */
+static size_t trimmed_length(const char *text, size_t length)
+{
+    while (length > 0 && text[length - 1] == '/')
+        length--;
+    return length;
+}
+
+static bool listed(const char *origin, size_t origin_length, const char *allowed)
+{
+    for (const char *entry = allowed; *entry != '\0';) {
+        while (*entry == ' ' || *entry == ',')
+            entry++;
+        size_t length = strcspn(entry, ",");
+        size_t trimmed = length;
+        while (trimmed > 0 && entry[trimmed - 1] == ' ')
+            trimmed--;
+        trimmed = trimmed_length(entry, trimmed);
+        if ((trimmed == 1 && entry[0] == '*') ||
+            (trimmed > 0 && trimmed == origin_length && strncasecmp(entry, origin, trimmed) == 0))
+            return true;
+        entry += length;
+    }
+    return false;
+}
+
+bool origin_allowed(const char *origin, const char *host, const char *allowed)
+{
+    if (origin == NULL || origin[0] == '\0')
+        return true;
+    size_t origin_length = trimmed_length(origin, strlen(origin));
+    const char *authority = strstr(origin, "://");
+    if (authority != NULL && host != NULL && host[0] != '\0') {
+        authority += 3;
+        size_t authority_length = origin_length - (size_t)(authority - origin);
+        if (authority_length == strlen(host) && strncasecmp(authority, host, authority_length) == 0)
+            return true;
+    }
+    return allowed != NULL && listed(origin, origin_length, allowed);
 }

@@ -70,6 +70,14 @@ int no_arguments_parse(const char *const *arguments, size_t count, struct error 
  * Returns a string the caller frees, or NULL when out of memory. */
 char *api_error_body(const char *reason);
 
+/* Whether a browser page from `origin` (the WebSocket handshake's Origin header, e.g.
+ * "https://dash.example.com"; NULL or "" when absent) may open a WebSocket to the server
+ * reached as `host` (the Host header, e.g. "localhost:5000"). Allowed: no Origin (not a
+ * browser: Origin is what browsers send to let servers refuse cross-site pages), the
+ * server's own origin (scheme://Host), an origin listed in `allowed` (comma-separated,
+ * compared without case and trailing '/'), or any origin when `allowed` lists "*". */
+bool origin_allowed(const char *origin, const char *host, const char *allowed);
+
 /* ---- WebSocket client messages (docs/api.md) ---- */
 
 #define CLIENT_TICKERS_MAX 1000 /* names one message may list */

@@ -49,6 +49,7 @@ struct api_server {
     struct lws_http_mount mounts[2];
     struct lws_protocols protocols[3];
     struct metric *http_rejected;
+    struct metric *origin_refused;
 };
 
 static struct api_server *server_of(struct lws *wsi)
@@ -70,6 +71,27 @@ static int is_websocket_path(struct lws *wsi)
     return lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) > 0 && strcmp(path, WEBSOCKET_PATH) == 0;
 }
 
+/* Refuses the handshake of a browser page from another site (cross-site WebSocket
+ * hijacking) unless api.allowed_origins lists it: counted and logged. */
+static bool is_allowed_origin(struct api_server *server, struct lws *wsi)
+{
+    char origin[256] = "", host[256] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof origin) {
+        metric_add(server->origin_refused, 1);
+        log_warn("WebSocket refused: Origin header longer than %zu bytes", sizeof origin - 1);
+        return false;
+    }
+    lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+    if (origin_allowed(origin, host, server->settings->allowed_origins))
+        return true;
+    metric_add(server->origin_refused, 1);
+    if (metric_value(server->origin_refused) % 100 == 1)
+        log_warn("WebSocket refused for Origin %.128s (not this server's, not in api.allowed_origins): %" PRId64
+                 " so far", origin, metric_value(server->origin_refused));
+    return false;
+}
+
 static void deliver_query_answers(struct api_server *server);
 static void schedule_heartbeat(struct api_server *server);
 
@@ -79,7 +101,7 @@ static int on_live_event(struct lws *wsi, enum lws_callback_reasons reason, void
     struct ws_client *client = user;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return is_websocket_path(wsi) ? 0 : -1;
+        return is_websocket_path(wsi) && is_allowed_origin(server, wsi) ? 0 : -1;
     case LWS_CALLBACK_ESTABLISHED:
         return live_hub_open(server->hub, client, wsi);
     case LWS_CALLBACK_CLOSED:
@@ -389,6 +411,8 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     }
     server->settings = settings;
     server->http_rejected = metrics_counter("tickerflow_api_http_rejected_total", "HTTP requests answered with 400");
+    server->origin_refused = metrics_counter("tickerflow_api_ws_origin_refused_total",
+                                             "WebSocket handshakes refused for their Origin (api.allowed_origins)");
     if (resolve_frontend(server, err) < 0)
         goto fail;
     ensure_file_limit(settings->max_clients);

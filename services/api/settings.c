@@ -43,6 +43,9 @@ static const struct config_option OPTIONS[] = {
      "recent ticks kept in memory per ticker: resumes within them need no database query"},
     {"api.max_tickers", "max-tickers", CONFIG_INT, FIELD(max_tickers), "10000", 1, 1000000, NULL,
      "distinct tickers the server tracks; later ones are not served"},
+    {"api.allowed_origins", "allowed-origins", CONFIG_STRING, FIELD(allowed_origins), "", 0, 0, NULL,
+     "web pages allowed to open WebSockets besides the server's own, by Origin (comma-separated, e.g. "
+     "https://dash.example.com; * allows any); clients that send no Origin (not browsers) are always allowed"},
     {"api.admin_port", "admin-port", CONFIG_INT, FIELD(admin_port), "9103", 0, 65535, NULL,
      "port of /healthz and /metrics (0: off)"},
 };

@@ -353,3 +353,18 @@ test(`at most ${MAX_CLIENTS} clients: the next one is closed with 1013 (try agai
   await again.next((m) => m.type === 'pong');
   again.close();
 });
+
+test('a page from another site cannot open a WebSocket; the server\'s own pages and non-browser clients can', async () => {
+  const handshake = (origin) => new Promise((resolve) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${stack.port}/ws`, origin ? { origin } : {});
+    socket.on('open', () => { socket.close(); resolve('open'); });
+    socket.on('error', () => resolve('refused'));
+  });
+  const refusedBefore = await metric('tickerflow_api_ws_origin_refused_total');
+  assert.equal(await handshake('http://evil.example'), 'refused');
+  assert.equal(await handshake(`http://127.0.0.1:${stack.port + 1}`), 'refused', 'another port is another origin');
+  assert.equal(await metric('tickerflow_api_ws_origin_refused_total'), refusedBefore + 2);
+  assert.match(stack.daemons.api.log(), /WebSocket refused for Origin http:\/\/evil\.example/);
+  assert.equal(await handshake(`http://127.0.0.1:${stack.port}`), 'open', 'the dashboard\'s own origin');
+  assert.equal(await handshake(undefined), 'open', 'no Origin: not a browser');
+});

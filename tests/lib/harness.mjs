@@ -84,7 +84,11 @@ export function createDatabase(prefix) {
   url.username = 'tickerflow';
   url.password = 'tickerflow';
   url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  return databaseAt(url.toString());
+}
+
+// Query helpers for the database at `databaseUrl` (which must exist).
+export function databaseAt(databaseUrl) {
   return {
     url: databaseUrl,
     // Returns rows as arrays of strings (psql -At, '|' separated).
@@ -163,7 +167,8 @@ export function produceLines(topic, lines) {
 
 // ---- outages ---------------------------------------------------------------------------------
 
-function services(command, ...args) {
+// Runs a function of scripts/lib/services.sh (postgres_start, kafka_stop, ...) with arguments.
+export function services(command, ...args) {
   execFileSync('bash', ['-c', `source "${root}/scripts/lib/services.sh" && ${command} "$@"`, 'services', ...args],
     { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -303,6 +303,33 @@ static void error_bodies_are_escaped_json(void **unused)
     free(body);
 }
 
+static void origin_same_site_and_non_browsers_are_allowed(void **state)
+{
+    assert_true(origin_allowed(NULL, "localhost:5000", ""));
+    assert_true(origin_allowed("", "localhost:5000", ""));
+    assert_true(origin_allowed("http://localhost:5000", "localhost:5000", ""));
+    assert_true(origin_allowed("HTTP://LocalHost:5000/", "localhost:5000", ""));
+    assert_true(origin_allowed("https://dash.example.com", "dash.example.com", NULL));
+}
+
+static void origin_other_sites_need_the_allow_list(void **state)
+{
+    assert_false(origin_allowed("http://evil.example", "localhost:5000", ""));
+    assert_false(origin_allowed("http://localhost:5001", "localhost:5000", ""));
+    assert_false(origin_allowed("null", "localhost:5000", ""));
+    assert_false(origin_allowed("http://localhost:5000.evil.example", "localhost:5000", ""));
+    assert_false(origin_allowed("http://evil.example", "", ""));
+    const char *allowed = "https://dash.example.com, http://localhost:3000/";
+    assert_true(origin_allowed("https://dash.example.com", "localhost:5000", allowed));
+    assert_true(origin_allowed("http://localhost:3000", "localhost:5000", allowed));
+    assert_true(origin_allowed("https://DASH.example.com/", "localhost:5000", allowed));
+    assert_false(origin_allowed("https://dash.example.co", "localhost:5000", allowed));
+    assert_false(origin_allowed("https://dash.example.com.evil", "localhost:5000", allowed));
+    assert_false(origin_allowed("http://evil.example", "localhost:5000", ",,"));
+    assert_true(origin_allowed("http://anything.example", "localhost:5000", "*"));
+    assert_true(origin_allowed("http://anything.example", "localhost:5000", "https://a.example,*"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +343,8 @@ int main(void)
         cmocka_unit_test(candles_defaults_and_values),
         cmocka_unit_test(candles_reject_every_bad_parameter),
         cmocka_unit_test(error_bodies_are_escaped_json),
+        cmocka_unit_test(origin_same_site_and_non_browsers_are_allowed),
+        cmocka_unit_test(origin_other_sites_need_the_allow_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
