@@ -162,9 +162,16 @@ struct history_store *history_store_new(const char *database_url, int query_time
 /* A runaway query must not hold a worker: Postgres cancels it after the timeout. */
 static int limit_query_time(struct history_store *store, struct error *err)
 {
-    char sql[64];
-    snprintf(sql, sizeof sql, "SET statement_timeout = %d", store->query_timeout_ms);
-    return db_exec(store->connection, sql, err);
+    char timeout[24];
+    snprintf(timeout, sizeof timeout, "%d", store->query_timeout_ms);
+    const char *params[] = {timeout};
+    PGresult *result = PQexecParams(store->connection, "SELECT set_config('statement_timeout', $1, false)", 1,
+                                    NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(result) == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc < 0)
+        db_error(store->connection, result, "setting statement_timeout", err);
+    PQclear(result);
+    return rc;
 }
 
 void history_store_destroy(struct history_store *store)

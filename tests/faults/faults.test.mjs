@@ -4,8 +4,8 @@
 //   Kafka broker, the broker frozen with SIGSTOP (what clients see of a network loss), a
 //   restart of PostgreSQL, and PostgreSQL's disk full (its data on a small tmpfs, filled up).
 // After each, the test measures how long the system took to recover by itself: every
-// ticker stored with a time after the fault ended, and a new WebSocket client receiving a
-// live tick from after it. At the end an independent accounting compares every message in
+// ticker stored with a time after the fault ended, the aggregator's checkpoint past it, and
+// a new WebSocket client receiving a live tick from after it. At the end an independent accounting compares every message in
 // the topic (kcat) with `records` (psql): nothing lost, nothing stored twice, each ticker's
 // sequence one step at a time across everything; and every closed candle equals one
 // recomputed from `records` in SQL.
@@ -73,9 +73,13 @@ async function startPipeline() {
   const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
   const group = uniqueName('faults');
   const starters = {
-    bridge: () => startDaemon('bridge', ['--group-id', `${group}-bridge`], { env, label: 'faults-bridge' }),
-    aggregator: () => startDaemon('aggregator', ['--group-id', `${group}-aggregator`, '--idle-timeout-ms', '1000'],
-      { env, label: 'faults-aggregator' }),
+    // Static membership, as docker-compose.yaml runs them (instance id = the container's
+    // host name): a restarted member takes its partitions back at once. Without it the
+    // group waits session_timeout_ms (45 s) for the killed one (see docs/reliability.md).
+    bridge: () => startDaemon('bridge', ['--group-id', `${group}-bridge`, '--instance-id', 'faults-bridge'],
+      { env, label: 'faults-bridge' }),
+    aggregator: () => startDaemon('aggregator', ['--group-id', `${group}-aggregator`, '--instance-id',
+      'faults-aggregator', '--idle-timeout-ms', '1000'], { env, label: 'faults-aggregator' }),
     api: () => startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist')],
       { env, label: 'faults-api' }),
     producer: () => startDaemon('producer', ['--tickers', String(TICKERS), '--interval-ms', String(INTERVAL_MS)],
@@ -99,6 +103,18 @@ async function storedAfter(sinceMs) {
   const iso = new Date(sinceMs).toISOString();
   await waitFor('every ticker stored after the fault', () =>
     db.count(`SELECT count(DISTINCT name) FROM records WHERE time > '${iso}'`) === TICKERS,
+  { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 100 });
+  return Date.now() - sinceMs;
+}
+
+// Milliseconds from `sinceMs` until the aggregator has checkpointed every partition it
+// reads past that moment (its newest event time, committed with the candles).
+async function aggregatedAfter(sinceMs) {
+  const iso = new Date(sinceMs).toISOString();
+  await waitFor('the aggregator to checkpoint past the fault', () =>
+    db.count(`SELECT count(*) FROM aggregator_offsets WHERE topic = '${pipeline.topic}' AND newest_event IS NOT NULL`) > 0 &&
+    db.count(`SELECT count(*) FROM aggregator_offsets WHERE topic = '${pipeline.topic}'
+              AND newest_event IS NOT NULL AND newest_event <= '${iso}'`) === 0,
   { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 100 });
   return Date.now() - sinceMs;
 }
@@ -131,10 +147,12 @@ async function fault(name, inject) {
   const startedMs = Date.now();
   const injected = await inject();
   const endedMs = Date.now();
-  const [storedMs, liveMs] = await Promise.all([storedAfter(endedMs), liveAfter(endedMs)]);
-  const row = { name, injected, startedMs, endedMs, storedMs, liveMs, recoveredMs: Date.now() };
+  const [storedMs, aggregatedMs, liveMs] =
+    await Promise.all([storedAfter(endedMs), aggregatedAfter(endedMs), liveAfter(endedMs)]);
+  const row = { name, injected, startedMs, endedMs, storedMs, aggregatedMs, liveMs, recoveredMs: Date.now() };
   report.push(row);
-  console.log(`${name}: ${injected}; recovered: stored ${storedMs} ms, live ${liveMs} ms after it ended`);
+  console.log(`${name}: ${injected}; recovered: stored ${storedMs} ms, aggregated ${aggregatedMs} ms, ` +
+    `live ${liveMs} ms after it ended`);
 }
 
 async function killDaemon(name, times) {
@@ -201,13 +219,16 @@ const STORED_CANDLES = `
   SELECT name, extract(epoch FROM ts_start)::bigint, open, high, low, close, up_moves, down_moves, ticks
   FROM candles_1m WHERE ts_end <= $CUTOFF ORDER BY 2, 1`;
 
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
 function writeReport(lost, duplicated, totals) {
   const lines = [
     `Fault-injection run, ${new Date().toISOString()} (FAULTS_SEED=${seed}): ${TICKERS} tickers every ${INTERVAL_MS} ms.`,
     '',
-    '| fault | injected | stored again after | live again after | messages in its window | lost | duplicated |',
-    '|---|---|---|---|---|---|---|',
-    ...report.map((r) => `| ${r.name} | ${r.injected} | ${(r.storedMs / 1000).toFixed(1)} s | ${(r.liveMs / 1000).toFixed(1)} s | ${r.messages} | ${r.lost} | ${r.duplicated} |`),
+    '| fault | injected | records again after | candles again after | live again after | messages in its window | lost | duplicated |',
+    '|---|---|---|---|---|---|---|---|',
+    ...report.map((r) => `| ${r.name} | ${r.injected} | ${seconds(r.storedMs)} | ${seconds(r.aggregatedMs)} | ` +
+      `${seconds(r.liveMs)} | ${r.messages} | ${r.lost} | ${r.duplicated} |`),
     '',
     `Whole run: ${totals.produced} messages in the topic, ${totals.stored} rows in records, ${lost.length} lost, ` +
       `${duplicated.length} duplicated, ${totals.breaks} breaks in the tickers' sequences, ` +
@@ -309,7 +330,8 @@ test('every fault: the pipeline recovers by itself within seconds, and nothing i
   assert.equal(breaks, 0, 'every ticker moves one step at a time');
   assert.ok(recomputed.length >= TICKERS, 'at least one closed minute to compare');
   assert.deepEqual(candles, recomputed, 'closed candles equal their recomputation from records');
+  // "Within seconds": the slowest part is the broker's own restart (KRaft start-up).
   for (const row of report) {
-    assert.ok(Math.max(row.storedMs, row.liveMs) <= 60000, `${row.name}: recovered within a minute`);
+    assert.ok(Math.max(row.storedMs, row.aggregatedMs, row.liveMs) <= 20000, `${row.name}: recovered within 20 s`);
   }
 });
