@@ -27,6 +27,7 @@
 struct aggregator_metrics {
     struct metric *ticks;       /* applied to a window */
     struct metric *late;        /* too late: their minute no longer takes corrections */
+    struct metric *over_limit;  /* refused at max_tickers or max_held_ticks */
     struct metric *rejected;    /* malformed, or dated too far ahead */
     struct metric *candles;     /* candle rows written (first writes and corrections) */
     struct metric *checkpoints;
@@ -465,6 +466,14 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
         metric_add(aggregator->metrics.late, 1);
         log_debug("dropped a tick of %s at %" PRId32 "@%" PRId64 ": its minute no longer takes corrections",
                   tick.name, message->partition, message->offset);
+    } else if (verdict == WINDOW_OVER_LIMIT) {
+        metric_add(aggregator->metrics.over_limit, 1);
+        if (metric_value(aggregator->metrics.over_limit) % 1000 == 1)
+            log_warn("refused a tick of %s at %" PRId32 "@%" PRId64 ": partition holds %zu ticks of %zu tickers "
+                     "(limits aggregator.max_held_ticks %lld, aggregator.max_tickers %lld; %" PRId64 " refused so far)",
+                     tick.name, message->partition, message->offset, window_book_ticks(state->book),
+                     window_book_tickers(state->book), aggregator->settings->max_held_ticks,
+                     aggregator->settings->max_tickers, metric_value(aggregator->metrics.over_limit));
     } else {
         metric_add(aggregator->metrics.ticks, 1);
     }
@@ -549,13 +558,17 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
     }
     aggregator->settings = settings;
     aggregator->rules = (struct window_rules){WINDOW_LENGTH_US, settings->out_of_orderness_ms * 1000,
-                                              settings->allowed_lateness_ms * 1000};
+                                              settings->allowed_lateness_ms * 1000, (size_t)settings->max_tickers,
+                                              (size_t)settings->max_held_ticks};
     aggregator->last_report_ms = timestamp_monotonic_ms();
     aggregator->retry_ms = RETRY_MIN_MS;
     aggregator->metrics = (struct aggregator_metrics){
         .ticks = metrics_counter("tickerflow_aggregator_ticks_total", "Ticks applied to a one-minute window"),
         .late = metrics_counter("tickerflow_aggregator_late_ticks_total",
                                 "Ticks dropped because their minute no longer takes corrections"),
+        .over_limit = metrics_counter("tickerflow_aggregator_over_limit_total",
+                                      "Ticks refused because a partition's windows held aggregator.max_held_ticks "
+                                      "ticks or aggregator.max_tickers tickers"),
         .rejected = metrics_counter("tickerflow_aggregator_rejected_total",
                                     "Messages refused: malformed, or dated too far past their Kafka timestamp"),
         .candles = metrics_counter("tickerflow_aggregator_candles_written_total",

@@ -27,6 +27,12 @@ static const struct config_option OPTIONS[] = {
     {"aggregator.idle_timeout_ms", "idle-timeout-ms", CONFIG_INT, FIELD(idle_timeout_ms), "30000", 0, 3600000, NULL,
      "a partition silent this long is taken to move on in event time like the clock, so its last minutes close "
      "(and are written) although no later tick comes (0: never)"},
+    {"aggregator.max_tickers", "max-tickers", CONFIG_INT, FIELD(max_tickers), "100000", 1, 100000000, NULL,
+     "distinct tickers held per partition; ticks of further ones are refused (counted and logged)"},
+    {"aggregator.max_held_ticks", "max-held-ticks", CONFIG_INT, FIELD(max_held_ticks), "1000000", 1, 1000000000,
+     NULL,
+     "ticks held per partition in the windows still open or taking corrections (24 bytes each); beyond, ticks are "
+     "refused (counted and logged)"},
     {"aggregator.checkpoint_interval_ms", "checkpoint-interval-ms", CONFIG_INT, FIELD(checkpoint_interval_ms),
      "1000", 10, 60000, NULL,
      "how often closed candles and the offsets behind them are committed to PostgreSQL (one transaction)"},

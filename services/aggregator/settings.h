@@ -12,6 +12,8 @@ struct aggregator_settings {
     long long allowed_lateness_ms;
     long long max_future_ms;
     long long idle_timeout_ms;
+    long long max_tickers;
+    long long max_held_ticks;
     long long checkpoint_interval_ms;
     long long prefetch_messages;
     long long admin_port;

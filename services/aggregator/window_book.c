@@ -37,6 +37,7 @@ struct window_book {
     size_t ticker_count, ticker_capacity;
     size_t *slots; /* open addressing by name hash: index + 1 into tickers, 0 = empty */
     size_t slot_count;  /* a power of two, at least twice ticker_count */
+    size_t held_ticks;  /* over all windows: bounded by rules.max_ticks */
 };
 
 struct window_book *window_book_new(const struct window_rules *rules, struct error *err)
@@ -260,13 +261,23 @@ int window_book_add(struct window_book *book, const struct ticker *tick, int64_t
         *verdict = WINDOW_TOO_LATE;
         return 0;
     }
-    struct ticker_windows *ticker = ticker_named(book, tick->name, err);
-    if (ticker == NULL)
+    struct ticker_windows *ticker = find_ticker(book, tick->name);
+    const struct window_rules *rules = &book->rules;
+    if ((ticker == NULL && rules->max_tickers > 0 && book->ticker_count >= rules->max_tickers) ||
+        (rules->max_ticks > 0 && book->held_ticks >= rules->max_ticks)) {
+        /* Its time still moves the watermark: a full book must go on closing and purging
+         * windows, or it would stay full for good. */
+        window_book_advance_newest(book, tick->time_us);
+        *verdict = WINDOW_OVER_LIMIT;
+        return 0;
+    }
+    if (ticker == NULL && (ticker = add_ticker(book, tick->name, err)) == NULL)
         return -1;
     struct window *window = window_at(ticker, start_us, err);
     size_t index = 0;
     if (window == NULL || insert_tick(window, (struct tick){tick->time_us, offset, tick->value}, &index, err) < 0)
         return -1;
+    book->held_ticks++;
     window->dirty = true;
     /* A new last tick moves the first move of the ticker's next window. */
     size_t position = (size_t)(window - ticker->windows);
@@ -344,6 +355,7 @@ static void purge_expired(struct window_book *book, struct ticker_windows *ticke
             ticker->anchored = true;
             ticker->anchor_moved = true;
         }
+        book->held_ticks -= window->count;
         free_window(window);
         purged++;
     }
@@ -389,4 +401,14 @@ size_t window_book_windows(const struct window_book *book)
     for (size_t i = 0; i < book->ticker_count; i++)
         windows += book->tickers[i]->count;
     return windows;
+}
+
+size_t window_book_ticks(const struct window_book *book)
+{
+    return book->held_ticks;
+}
+
+size_t window_book_tickers(const struct window_book *book)
+{
+    return book->ticker_count;
 }

@@ -41,6 +41,11 @@ struct window_rules {
     int64_t length_us;             /* 60,000,000 for one-minute candles */
     int64_t out_of_orderness_us;   /* how far the watermark trails the newest event */
     int64_t allowed_lateness_us;   /* how long a closed window still takes corrections */
+    /* Memory bounds (0: none). A window keeps its ticks (a late one may land anywhere in
+     * it), and the book every ticker it has seen (its anchor), so a flood of ticks or of
+     * new names would grow it without them. */
+    size_t max_tickers;            /* distinct tickers held */
+    size_t max_ticks;              /* ticks held, over all windows */
 };
 
 /* One ticker's candle of one window: plain data. */
@@ -53,7 +58,11 @@ struct candle {
 
 enum window_verdict {
     WINDOW_ACCEPTED,
-    WINDOW_TOO_LATE, /* its window was already purged: the tick is not applied */
+    WINDOW_TOO_LATE,   /* its window was already purged: the tick is not applied */
+    WINDOW_OVER_LIMIT, /* the book holds max_ticks ticks, or max_tickers and this is a new
+                        * one: not applied, but its time moves the watermark (so windows go on
+                        * closing and being purged). A restart may then rebuild other windows
+                        * than the book held (the replay meets the limit at other moments). */
 };
 
 struct window_book;
@@ -98,7 +107,9 @@ int window_book_flush(struct window_book *book, window_candle_fn *on_candle, win
  * where a replay must start to rebuild the book. */
 int64_t window_book_replay_offset(const struct window_book *book, int64_t otherwise);
 
-/* Windows held (open, or closed but still taking corrections). */
+/* Windows held (open, or closed but still taking corrections), and the ticks they hold. */
 size_t window_book_windows(const struct window_book *book);
+size_t window_book_ticks(const struct window_book *book);
+size_t window_book_tickers(const struct window_book *book);
 
 #endif

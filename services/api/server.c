@@ -50,6 +50,7 @@ struct api_server {
     struct lws_protocols protocols[3];
     struct metric *http_rejected;
     struct metric *origin_refused;
+    struct metric *http_overloaded;
 };
 
 static struct api_server *server_of(struct lws *wsi)
@@ -212,6 +213,10 @@ static void handle_request(struct api_server *server, struct http_session *sessi
     job->session = session;
     if (query_pool_submit(server->pool, job) < 0) {
         query_job_free(job);
+        metric_add(server->http_overloaded, 1);
+        if (metric_value(server->http_overloaded) % 100 == 1)
+            log_warn("503: api.max_pending_queries (%lld) queries already waiting (%" PRId64 " refused so far)",
+                     server->settings->max_pending_queries, metric_value(server->http_overloaded));
         respond_error(server, session, 503, path, "too many queries waiting; retry shortly");
         return;
     }
@@ -411,6 +416,8 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     }
     server->settings = settings;
     server->http_rejected = metrics_counter("tickerflow_api_http_rejected_total", "HTTP requests answered with 400");
+    server->http_overloaded = metrics_counter("tickerflow_api_http_overloaded_total",
+                                              "HTTP requests answered 503: api.max_pending_queries were waiting");
     server->origin_refused = metrics_counter("tickerflow_api_ws_origin_refused_total",
                                              "WebSocket handshakes refused for their Origin (api.allowed_origins)");
     if (resolve_frontend(server, err) < 0)

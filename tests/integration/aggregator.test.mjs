@@ -187,6 +187,25 @@ test('malformed and far-future messages are refused, counted and logged; the agg
   assert.equal(await aggregator.stop(), 0);
 });
 
+test('beyond aggregator.max_tickers and max_held_ticks, ticks are refused, counted and logged; memory stays bounded', async () => {
+  const db = createDatabase('limits');
+  const topic = createTopic('limits', 1);
+  const adminPort = await freePort();
+  const aggregator = startAggregator({ DATABASE_URL: db.url, KAFKA_TOPIC: topic }, uniqueName('group'),
+    { args: ['--admin-port', String(adminPort), '--max-tickers', '2', '--max-held-ticks', '5'] });
+  // Three tickers in one minute: c is a ticker too many, and a's fourth tick a tick too many
+  // (a and b hold 5 by then); the next minute closes the first.
+  const ticks = [line('a', T0, 1), line('b', T0, 1), line('c', T0, 1), line('a', T0 + SECOND, 2),
+    line('b', T0 + SECOND, 2), line('a', T0 + 2 * SECOND, 3), line('a', T0 + 3 * SECOND, 4),
+    line('a', T0 + 2 * MINUTE, 5)];
+  await produceLines(topic, ticks);
+  await waitForCandles(db, { [`a@${T0}`]: '1 3 1 3 2 0 3', [`b@${T0}`]: '1 2 1 2 1 0 2' }, 'the accepted ticks aggregated');
+  const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  assert.match(metrics, /^tickerflow_aggregator_over_limit_total 3$/m); // c, a's 4th, and a at T0+2min
+  assert.match(aggregator.log(), /refused a tick of c at 0@2: partition holds 2 ticks of 2 tickers/);
+  assert.equal(await aggregator.stop(), 0);
+});
+
 test('a partition gone quiet still closes its last minute after aggregator.idle_timeout_ms', async () => {
   const topic = createTopic('idle', 1);
   const quiet = createDatabase('idle');

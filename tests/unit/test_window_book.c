@@ -62,7 +62,7 @@ static int on_anchor(void *context, const char *name, int64_t time_us, int32_t v
     return 0;
 }
 
-static const struct window_rules RULES = {MINUTE, 2 * SECOND, 30 * SECOND};
+static const struct window_rules RULES = {MINUTE, 2 * SECOND, 30 * SECOND, 0, 0}; /* no memory limits */
 
 static struct window_book *new_book(const struct window_rules *rules)
 {
@@ -283,7 +283,7 @@ static void advancing_the_newest_time_closes_a_quiet_partition(void **unused)
 static void bad_rules_are_refused(void **unused)
 {
     struct error err;
-    struct window_rules rules = {0, 0, 0};
+    struct window_rules rules = {0, 0, 0, 0, 0};
     assert_null(window_book_new(&rules, &err));
     assert_non_null(strstr(err.message, "positive"));
 }
@@ -400,6 +400,39 @@ static void restarts_at_any_checkpoint_write_the_same_candles(void **unused)
     free(messages);
 }
 
+static void memory_limits_refuse_ticks_until_windows_are_purged(void **unused)
+{
+    struct window_rules rules = RULES;
+    rules.max_tickers = 2;
+    rules.max_ticks = 4;
+    struct window_book *book = new_book(&rules);
+    assert_int_equal(add(book, "a", 1 * SECOND, 1, 0), WINDOW_ACCEPTED);
+    assert_int_equal(add(book, "b", 2 * SECOND, 1, 1), WINDOW_ACCEPTED);
+    assert_int_equal(add(book, "c", 3 * SECOND, 1, 2), WINDOW_OVER_LIMIT); /* a third ticker */
+    assert_int_equal(add(book, "a", 4 * SECOND, 2, 3), WINDOW_ACCEPTED);
+    assert_int_equal(add(book, "b", 5 * SECOND, 2, 4), WINDOW_ACCEPTED);
+    assert_int_equal(window_book_ticks(book), 4);
+    assert_int_equal(add(book, "a", 6 * SECOND, 3, 5), WINDOW_OVER_LIMIT); /* a fifth tick */
+    assert_int_equal(window_book_tickers(book), 2);
+    /* A refused tick still moves event time, or a full book could never close a window. */
+    assert_int_equal(add(book, "a", MINUTE + 2 * SECOND, 9, 6), WINDOW_OVER_LIMIT);
+    assert_int_equal(window_book_newest_us(book), MINUTE + 2 * SECOND);
+
+    /* The refused tick changed nothing: the candle is that of the accepted ones. */
+    struct emitted out = {0};
+    flush(book, &out);
+    assert_int_equal(out.count, 2);
+    assert_candle(&out.candles[0], 1, 2, 1, 2, 1, 0, 2);
+
+    /* Once the minute is purged (closed + lateness), its ticks no longer count. */
+    window_book_advance_newest(book, MINUTE + 2 * SECOND + 30 * SECOND);
+    flush(book, &out);
+    assert_int_equal(window_book_ticks(book), 0);
+    assert_int_equal(add(book, "a", 2 * MINUTE, 3, 7), WINDOW_ACCEPTED);
+    assert_int_equal(add(book, "c", 2 * MINUTE, 1, 8), WINDOW_OVER_LIMIT); /* tickers stay: their anchors */
+    window_book_destroy(book);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +444,7 @@ int main(void)
         cmocka_unit_test(advancing_the_newest_time_closes_a_quiet_partition),
         cmocka_unit_test(bad_rules_are_refused),
         cmocka_unit_test(restarts_at_any_checkpoint_write_the_same_candles),
+        cmocka_unit_test(memory_limits_refuse_ticks_until_windows_are_purged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
