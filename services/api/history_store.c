@@ -15,6 +15,7 @@
 struct history_store {
     char *database_url;
     int query_timeout_ms;
+    struct metric *timeouts; /* queries PostgreSQL cancelled at query_timeout_ms (shared, not owned) */
     PGconn *connection;
 };
 
@@ -147,15 +148,17 @@ static void set_body(struct query_job *job, struct text *text)
     job->body_length = text->length;
 }
 
-struct history_store *history_store_new(const char *database_url, int query_timeout_ms)
+struct history_store *history_store_new(const char *database_url, int query_timeout_ms, struct metric *timeouts)
 {
     struct history_store *store = calloc(1, sizeof *store);
     if (store != NULL && (store->database_url = strdup(database_url)) == NULL) {
         free(store);
         store = NULL;
     }
-    if (store != NULL)
+    if (store != NULL) {
         store->query_timeout_ms = query_timeout_ms;
+        store->timeouts = timeouts;
+    }
     return store;
 }
 
@@ -210,8 +213,10 @@ static PGresult *run_query(struct history_store *store, const char *sql, int cou
             return result;
         db_error(store->connection, result, "query", &err);
         const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-        if (state != NULL && strcmp(state, "57014") == 0) /* query_canceled: the statement timeout */
+        if (state != NULL && strcmp(state, "57014") == 0) { /* query_canceled: the statement timeout */
+            metric_add(store->timeouts, 1);
             error_wrap(&err, "over api.query_timeout_ms (%d ms)", store->query_timeout_ms);
+        }
         PQclear(result);
         log_warn("%s", err.message);
         if (PQstatus(store->connection) == CONNECTION_OK)

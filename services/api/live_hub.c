@@ -59,7 +59,7 @@ struct live_hub {
     struct ws_client *heartbeat_next; /* where the next heartbeat slice starts; NULL: round done */
     unsigned heartbeat_slice;         /* 0 .. LIVE_HUB_HEARTBEAT_SLICES - 1 within the round */
     struct client_message *parsed; /* scratch space for one message (large) */
-    struct metric *clients_gauge, *rejected, *frames_sent, *coalesced, *closed_slow, *refused, *resumes_memory,
+    struct metric *clients_gauge, *rejected, *frames_sent, *coalesced, *closed_slow, *refused, *tickers_refused, *resumes_memory,
         *resumes_database, *gaps, *out_of_order, *live_delay_ms;
 };
 
@@ -590,8 +590,10 @@ int live_hub_writeable(struct live_hub *hub, struct ws_client *client)
 static struct ticker_entry *new_ticker(struct live_hub *hub, const char *name)
 {
     struct ticker_entry *entry = ticker_table_add(hub->tickers, name);
-    if (entry == NULL)
+    if (entry == NULL) {
+        metric_add(hub->tickers_refused, 1); /* ticker_table logs it */
         return NULL;
+    }
     for (struct ws_client *client = hub->clients; client != NULL; client = client->next) {
         if (!client->all || find_subscription(client, entry) != NULL)
             continue;
@@ -680,6 +682,8 @@ struct live_hub *live_hub_new(const struct api_settings *settings, struct query_
                                      "Ticks left out for clients that fell behind (each reported by a gap message)");
     hub->closed_slow = metrics_counter("tickerflow_api_ws_closed_slow_total", "Clients closed for being too slow");
     hub->refused = metrics_counter("tickerflow_api_ws_refused_total", "Connections refused at api.max_clients");
+    hub->tickers_refused = metrics_counter("tickerflow_api_live_tickers_refused_total",
+                                           "Ticks of tickers beyond api.max_tickers, not served");
     hub->resumes_memory = metrics_counter("tickerflow_api_ws_resumes_memory_total", "Resumes served from memory");
     hub->resumes_database = metrics_counter("tickerflow_api_ws_resumes_database_total",
                                             "Resumes that needed a PostgreSQL query");

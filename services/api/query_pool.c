@@ -7,6 +7,7 @@
 
 #include "history_store.h"
 #include "log.h"
+#include "metrics.h"
 
 struct query_pool {
     char *database_url;
@@ -16,6 +17,7 @@ struct query_pool {
     pthread_t *threads;
     int thread_count;
     size_t max_pending;
+    struct metric *timeouts; /* registered here, on the main thread; updated by the workers */
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t work_ready;
@@ -52,7 +54,7 @@ static void free_list(struct query_job *job)
 static void *run_worker(void *argument)
 {
     struct query_pool *pool = argument;
-    struct history_store *store = history_store_new(pool->database_url, pool->query_timeout_ms);
+    struct history_store *store = history_store_new(pool->database_url, pool->query_timeout_ms, pool->timeouts);
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         while (!pool->stopping && pool->pending_head == NULL)
@@ -94,6 +96,8 @@ struct query_pool *query_pool_start(const char *database_url, int threads, size_
     pool->wake_context = context;
     pool->max_pending = max_pending;
     pool->query_timeout_ms = query_timeout_ms;
+    pool->timeouts = metrics_counter("tickerflow_api_query_timeouts_total",
+                                     "History and candle queries cancelled at api.query_timeout_ms (answered 503)");
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work_ready, NULL);
     for (; pool->thread_count < threads; pool->thread_count++) {

@@ -80,8 +80,9 @@ test('a query over api.query_timeout_ms is cancelled and answered 503, and the w
   db.query(readFileSync(join(root, 'db', 'init.sql'), 'utf8'));
   db.query(`INSERT INTO records (name, time, value) VALUES ('slow', now(), 1)`);
   const port = await freePort();
+  const adminPort = await freePort();
   const api = startDaemon('api', ['--port', String(port), '--query-threads', '1', '--query-timeout-ms', '300',
-    '--frontend-dir', join(root, 'frontend', 'dist')],
+    '--admin-port', String(adminPort), '--frontend-dir', join(root, 'frontend', 'dist')],
     { env: { DATABASE_URL: db.url, KAFKA_TOPIC: createTopic('timeout') }, label: 'timeout-api' });
   const base = `http://127.0.0.1:${port}/api/tickers`;
   await waitFor('the API server', async () => (await fetch(base)).ok);
@@ -97,6 +98,8 @@ test('a query over api.query_timeout_ms is cancelled and answered 503, and the w
   assert.deepEqual(await blocked.json(), { error: 'database unavailable' });
   assert.ok(Date.now() - started < 3000, `answered after the timeout, not the lock (${Date.now() - started} ms)`);
   assert.match(api.log(), /over api\.query_timeout_ms \(300 ms\)/);
+  const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  assert.match(metrics, /^tickerflow_api_query_timeouts_total 1$/m);
 
   locker.stdin.end('ROLLBACK;\n');
   await new Promise((resolve) => locker.on('exit', resolve));
