@@ -46,6 +46,7 @@ struct ws_client {
     bool lag_reported;                 /* logged once per client */
     int close_code;                    /* != 0: close at the next writeable callback */
     const char *close_reason;
+    int64_t last_heard_ms;             /* monotonic: its last frame or pong, to tell an idle hang-up */
 };
 
 const size_t WS_CLIENT_SIZE = sizeof(struct ws_client);
@@ -59,8 +60,8 @@ struct live_hub {
     struct ws_client *heartbeat_next; /* where the next heartbeat slice starts; NULL: round done */
     unsigned heartbeat_slice;         /* 0 .. LIVE_HUB_HEARTBEAT_SLICES - 1 within the round */
     struct client_message *parsed; /* scratch space for one message (large) */
-    struct metric *clients_gauge, *rejected, *frames_sent, *coalesced, *closed_slow, *refused, *tickers_refused, *resumes_memory,
-        *resumes_database, *gaps, *out_of_order, *live_delay_ms;
+    struct metric *clients_gauge, *rejected, *frames_sent, *coalesced, *closed_slow, *closed_idle, *refused,
+        *tickers_refused, *resumes_memory, *resumes_database, *gaps, *out_of_order, *live_delay_ms;
 };
 
 /* ---- queueing ------------------------------------------------------------------------- */
@@ -483,8 +484,14 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
 
 /* ---- connections ------------------------------------------------------------------------ */
 
+void live_hub_heard(struct ws_client *client)
+{
+    client->last_heard_ms = timestamp_monotonic_ms();
+}
+
 void live_hub_receive(struct live_hub *hub, struct ws_client *client, const void *data, size_t length)
 {
+    live_hub_heard(client);
     size_t limit = (size_t)hub->settings->max_message_bytes;
     if (client->message_length + length > limit)
         client->message_too_long = true;
@@ -530,6 +537,7 @@ int live_hub_open(struct live_hub *hub, struct ws_client *client, struct lws *ws
     }
     send_queue_init(&client->queue, (size_t)hub->settings->client_queue_max);
     client->open = true;
+    live_hub_heard(client);
     client->next = hub->clients;
     if (hub->clients != NULL)
         hub->clients->previous = client;
@@ -539,9 +547,23 @@ int live_hub_open(struct live_hub *hub, struct ws_client *client, struct lws *ws
     return 0;
 }
 
+/* lws hangs up on a client silent for twice api.idle_timeout_s (its pings unanswered); the
+ * close itself does not say why, so the silence does. */
+static void count_idle_close(struct live_hub *hub, const struct ws_client *client)
+{
+    int64_t silent_ms = timestamp_monotonic_ms() - client->last_heard_ms;
+    if (client->close_code != 0 || silent_ms < (hub->settings->idle_timeout_s * 2 - 1) * 1000)
+        return;
+    metric_add(hub->closed_idle, 1);
+    if (metric_value(hub->closed_idle) % 100 == 1)
+        log_info("hung up on a WebSocket client silent for %" PRId64 " s (api.idle_timeout_s %lld; %" PRId64
+                 " so far)", silent_ms / 1000, hub->settings->idle_timeout_s, metric_value(hub->closed_idle));
+}
+
 void live_hub_close(struct live_hub *hub, struct ws_client *client)
 {
     if (client->open) {
+        count_idle_close(hub, client);
         if (hub->heartbeat_next == client)
             hub->heartbeat_next = client->next;
         if (client->previous != NULL)
@@ -682,6 +704,8 @@ struct live_hub *live_hub_new(const struct api_settings *settings, struct query_
                                      "Ticks left out for clients that fell behind (each reported by a gap message)");
     hub->closed_slow = metrics_counter("tickerflow_api_ws_closed_slow_total", "Clients closed for being too slow");
     hub->refused = metrics_counter("tickerflow_api_ws_refused_total", "Connections refused at api.max_clients");
+    hub->closed_idle = metrics_counter("tickerflow_api_ws_closed_idle_total",
+                                       "Connections hung up after twice api.idle_timeout_s without a frame or pong");
     hub->tickers_refused = metrics_counter("tickerflow_api_live_tickers_refused_total",
                                            "Ticks of tickers beyond api.max_tickers, not served");
     hub->resumes_memory = metrics_counter("tickerflow_api_ws_resumes_memory_total", "Resumes served from memory");

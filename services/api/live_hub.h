@@ -36,6 +36,9 @@ void live_hub_close(struct live_hub *hub, struct ws_client *client);
 /* A fragment of a client message arrived. */
 void live_hub_receive(struct live_hub *hub, struct ws_client *client, const void *data, size_t length);
 
+/* The client answered a ping (it is not idle). */
+void live_hub_heard(struct ws_client *client);
+
 /* The connection can take a frame. Returns -1 to close it (a close code is set). */
 int live_hub_writeable(struct live_hub *hub, struct ws_client *client);
 

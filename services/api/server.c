@@ -111,6 +111,9 @@ static int on_live_event(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_RECEIVE:
         live_hub_receive(server->hub, client, in, length);
         return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        live_hub_heard(client);
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return live_hub_writeable(server->hub, client);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

@@ -1,5 +1,6 @@
 // Clients that attack the API server's port: slowloris (headers that never end), oversized
-// headers and WebSocket frames, and 20,000 connection attempts. Each time the server must
+// headers and WebSocket frames, WebSocket clients that fall silent, and 20,000 connection
+// attempts. Each time the server must
 // stay responsive to a well-behaved client, drop what it refuses, and keep its memory bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +21,8 @@ before(async () => {
   stack = await startStack('hostile', {
     tickers: 10,
     intervalMs: 100,
-    apiArgs: ['--admin-port', String(adminPort), '--max-clients', String(MAX_CLIENTS), '--max-message-bytes', '4096'],
+    apiArgs: ['--admin-port', String(adminPort), '--max-clients', String(MAX_CLIENTS), '--max-message-bytes', '4096',
+      '--idle-timeout-s', '2'],
   });
   await waitFor('rows stored', () => stack.db.count('SELECT count(*) FROM records') >= 20, { timeoutMs: 30000 });
 });
@@ -109,6 +111,22 @@ test('an oversized WebSocket message gets message_too_long; the connection and t
     new Promise((resolve) => big.socket.on('close', resolve))]);
   big.close();
   assert.ok(await slowestRequestMs() < 1000);
+});
+
+test('a WebSocket client that stops answering pings is hung up after twice api.idle_timeout_s, and counted', async () => {
+  const closedBefore = await metric('tickerflow_api_ws_closed_idle_total');
+  const silent = new WebSocket(`ws://127.0.0.1:${stack.port}/ws`, { autoPong: false });
+  const opened = new Promise((resolve) => silent.on('open', () => resolve(Date.now())));
+  const closed = new Promise((resolve) => silent.on('close', () => resolve(Date.now())));
+  const lively = await openClient(stack.port); // answers pings (the ws client does by default)
+  const seconds = ((await closed) - (await opened)) / 1000;
+  assert.ok(seconds >= 3 && seconds <= 10, `hung up after ${seconds} s (idle 2 s: ping at 2 s, hang-up at 4 s)`);
+  assert.equal(lively.socket.readyState, WebSocket.OPEN, 'a client that answers stays');
+  lively.send({ op: 'ping' });
+  await lively.next((m) => m.type === 'pong', 'a pong');
+  lively.close();
+  assert.equal(await metric('tickerflow_api_ws_closed_idle_total'), closedBefore + 1);
+  assert.match(stack.daemons.api.log(), /hung up on a WebSocket client silent for \d+ s/);
 });
 
 test('20,000 WebSocket connection attempts, 1,000 at a time, beyond api.max_clients: refused with 1013, server responsive and small', async () => {
