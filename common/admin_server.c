@@ -63,6 +63,8 @@ static enum MHD_Result handle(void *context, struct MHD_Connection *connection, 
     return send_status(connection, MHD_HTTP_NOT_FOUND, "no such endpoint (try /healthz or /metrics)");
 }
 
+enum { ADMIN_CONNECTIONS = 64, ADMIN_CONNECTIONS_PER_IP = 8, ADMIN_TIMEOUT_S = 10 };
+
 struct admin_server *admin_server_start(int port, admin_health_fn *health, void *context, struct error *err)
 {
     struct admin_server *server = calloc(1, sizeof *server);
@@ -72,10 +74,13 @@ struct admin_server *admin_server_start(int port, admin_health_fn *health, void 
     }
     server->health = health;
     server->context = context;
-    /* A handful of scrapers and health checks: few connections, short timeouts. */
+    /* A handful of scrapers and health checks: few connections, short timeouts, and at most
+     * ADMIN_CONNECTIONS_PER_IP from one address, so one slow or hostile peer cannot hold every
+     * slot and starve the health check or Prometheus, which come from other addresses. */
     server->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, (uint16_t)port, NULL, NULL,
-                                      handle, server, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+                                      handle, server, MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_CONNECTIONS,
+                                      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_CONNECTIONS_PER_IP,
+                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S, MHD_OPTION_END);
     if (server->daemon == NULL) {
         free(server);
         error_set(err, "cannot listen on admin port %d (in use? set --admin-port, or 0 to turn it off)", port);

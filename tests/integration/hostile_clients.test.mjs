@@ -191,3 +191,34 @@ test('20,000 WebSocket connection attempts, 1,000 at a time, beyond api.max_clie
   }
   await waitFor('the clients to be gone', async () => (await metric('tickerflow_api_ws_clients')) === 0);
 });
+
+test('slow connections to the admin port from one address cannot starve /healthz from another', async () => {
+  // 70 connections from 127.0.0.1 that never finish their request (more than the 64 the port
+  // takes in all; at most 8 per address
+  // are accepted); the health check comes from 127.0.0.2, as Docker's or Prometheus' would
+  // come from their own address.
+  const sockets = [];
+  for (let i = 0; i < 70; i++) {
+    const socket = connect({ port: adminPort, host: '127.0.0.1' });
+    socket.on('error', () => {});
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    sockets.push(socket);
+  }
+  await sleep(500);
+  try {
+    const started = performance.now();
+    const answer = await new Promise((resolve, reject) => {
+      const socket = connect({ port: adminPort, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => {
+        socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (chunk) => { text += chunk; });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 200/);
+    assert.ok(performance.now() - started < 1000, 'answered at once');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
+});
