@@ -283,6 +283,12 @@ test('every fault: the pipeline recovers by itself within seconds, and nothing i
     });
   }
 
+  // At least one whole minute must have closed for the candles to be compared: run on until
+  // the rows pass the first minute boundary by more than the watermark's 2 s.
+  await waitFor('a closed minute', () => db.count(`SELECT count(*) FROM records WHERE time >=
+    date_bin('1 minute', (SELECT min(time) FROM records), timestamptz 'epoch') + interval '1 minute 4 seconds'`) > 0,
+  { timeoutMs: 70000, intervalMs: 500 });
+
   // The end: the producer stops cleanly (flushing), the bridge and aggregator catch up.
   assert.equal(await pipeline.daemons.producer.stop(), 0);
   const produced = consumeAll(pipeline.topic, { max: 10000000 }).map((line) => {
