@@ -94,21 +94,15 @@ int seed_from_database(struct ticker_walk *walk, const char *database_url, struc
 
 enum { TAIL_TIMEOUT_MS = 10000 };
 
-/* Where each partition's tail starts and ends: [start, high). Partitions with nothing to
- * read are left out. Returns NULL with err set. */
+/* Where each partition's tail starts: at most `per_partition` messages before its end.
+ * Partitions with nothing to read are left out. Returns NULL with err set. */
 static rd_kafka_topic_partition_list_t *tail_ranges(rd_kafka_t *consumer, const char *topic, int64_t per_partition,
-                                                    int64_t **ends, struct error *err)
+                                                    struct error *err)
 {
     int partitions = kafka_partition_count(consumer, topic, TAIL_TIMEOUT_MS, err);
     if (partitions < 0)
         return NULL;
     rd_kafka_topic_partition_list_t *ranges = rd_kafka_topic_partition_list_new(partitions);
-    *ends = calloc((size_t)partitions, sizeof **ends);
-    if (*ends == NULL) {
-        rd_kafka_topic_partition_list_destroy(ranges);
-        error_set(err, "out of memory");
-        return NULL;
-    }
     for (int32_t partition = 0; partition < partitions; partition++) {
         int64_t low, high;
         rd_kafka_resp_err_t code =
@@ -116,11 +110,8 @@ static rd_kafka_topic_partition_list_t *tail_ranges(rd_kafka_t *consumer, const 
         if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
             error_set(err, "reading the end of partition %d: %s", (int)partition, rd_kafka_err2str(code));
             rd_kafka_topic_partition_list_destroy(ranges);
-            free(*ends);
-            *ends = NULL;
             return NULL;
         }
-        (*ends)[partition] = high;
         if (high > low)
             rd_kafka_topic_partition_list_add(ranges, topic, partition)->offset =
                 high - per_partition > low ? high - per_partition : low;
@@ -128,21 +119,22 @@ static rd_kafka_topic_partition_list_t *tail_ranges(rd_kafka_t *consumer, const 
     return ranges;
 }
 
-/* Reads every range to its end, applying each ticker message to the walk in offset order
- * (so the last one wins). Returns the number of tickers found, or -1 with err set. */
-static int read_tails(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *ranges, const int64_t *ends,
-                      struct ticker_walk *walk, struct error *err)
+/* Reads every range to the partition's end (librdkafka's end-of-partition event, so a
+ * last offset that holds no message, such as a transaction marker, cannot keep us
+ * waiting), applying each ticker message to the walk in offset order: the last one wins.
+ * Returns the number of tickers found, or -1 with err set. */
+static int read_tails(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *ranges, struct ticker_walk *walk,
+                      struct error *err)
 {
     rd_kafka_resp_err_t code = rd_kafka_assign(consumer, ranges);
     if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
         return error_set(err, "assigning the topic's tail: %s", rd_kafka_err2str(code));
-    size_t count = ticker_walk_count(walk);
-    bool *found = calloc(count, sizeof *found);
+    bool *found = calloc(ticker_walk_count(walk), sizeof *found);
     if (found == NULL)
         return error_set(err, "out of memory");
     int remaining = ranges->cnt, tickers_found = 0, skipped = 0, rc = 0;
     int64_t deadline_ms = timestamp_monotonic_ms() + TAIL_TIMEOUT_MS;
-    while (remaining > 0 && rc == 0) {
+    while (remaining > 0) {
         if (shutdown_requested() || timestamp_monotonic_ms() > deadline_ms) {
             rc = error_set(err, "%s while reading the topic's tail (%d partitions left)",
                            shutdown_requested() ? "shutdown requested" : "timed out", remaining);
@@ -151,9 +143,16 @@ static int read_tails(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *ran
         rd_kafka_message_t *message = rd_kafka_consumer_poll(consumer, 100);
         if (message == NULL)
             continue;
-        if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                log_warn("reading the topic's tail: %s", rd_kafka_message_errstr(message));
+        if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            /* Reported again if more arrives later: count each partition once. */
+            rd_kafka_topic_partition_t *range =
+                rd_kafka_topic_partition_list_find(ranges, rd_kafka_topic_name(message->rkt), message->partition);
+            if (range != NULL && range->opaque == NULL) {
+                range->opaque = range; /* done */
+                remaining--;
+            }
+        } else if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            log_warn("reading the topic's tail: %s", rd_kafka_message_errstr(message));
         } else {
             struct ticker ticker;
             size_t index;
@@ -164,8 +163,6 @@ static int read_tails(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *ran
                 tickers_found += !found[index];
                 found[index] = true;
             }
-            if (message->offset == ends[message->partition] - 1)
-                remaining--;
         }
         rd_kafka_message_destroy(message);
     }
@@ -184,7 +181,7 @@ static int load_tail(struct ticker_walk *walk, const char *brokers, const char *
          * is local) and never commits. */
         "group.id", "tickerflow-producer-seed",
         "enable.auto.commit", "false",
-        "enable.partition.eof", "false",
+        "enable.partition.eof", "true", /* how read_tails knows a partition is read */
         NULL,
     };
     rd_kafka_t *consumer = kafka_client_new(RD_KAFKA_CONSUMER, brokers, properties, NULL, NULL, err);
@@ -193,14 +190,12 @@ static int load_tail(struct ticker_walk *walk, const char *brokers, const char *
     int64_t per_partition = (int64_t)ticker_walk_count(walk) * 4;
     if (per_partition < SEED_TAIL_MESSAGES)
         per_partition = SEED_TAIL_MESSAGES;
-    int64_t *ends = NULL;
     int found = -1;
-    rd_kafka_topic_partition_list_t *ranges = tail_ranges(consumer, topic, per_partition, &ends, err);
+    rd_kafka_topic_partition_list_t *ranges = tail_ranges(consumer, topic, per_partition, err);
     if (ranges != NULL) {
-        found = ranges->cnt > 0 ? read_tails(consumer, ranges, ends, walk, err) : 0;
+        found = ranges->cnt > 0 ? read_tails(consumer, ranges, walk, err) : 0;
         rd_kafka_topic_partition_list_destroy(ranges);
     }
-    free(ends);
     rd_kafka_destroy(consumer);
     if (found < 0)
         return -1;

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { requireServices, startStack, openClient, waitFor, freePort } from '../lib/harness.mjs';
+import { requireServices, startStack, openClient, waitFor, freePort, readMetric } from '../lib/harness.mjs';
 
 requireServices();
 
@@ -32,11 +32,7 @@ after(async () => {
   assert.equal(codes.api, 0, 'the API server stops cleanly after all of it');
 });
 
-async function metric(name) {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : NaN;
-}
+const metric = (name) => readMetric(adminPort, name);
 
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${stack.daemons.api.child.pid}/status`, 'utf8'))[1]);
 

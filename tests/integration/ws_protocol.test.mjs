@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { requireServices, startStack, openClient, waitFor, freePort, produceLines } from '../lib/harness.mjs';
+import { requireServices, startStack, openClient, waitFor, freePort, produceLines, readMetric } from '../lib/harness.mjs';
 
 requireServices();
 
@@ -47,11 +47,7 @@ after(async () => {
   assert.deepEqual(codes, { bridge: 0, api: 0, producer: 0 });
 });
 
-async function metric(name) {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : NaN;
-}
+const metric = (name) => readMetric(adminPort, name);
 
 // The stored values of `name` after `after` (exclusive) up to `until` (inclusive), as "time value".
 function storedBetween(name, after, until) {

@@ -317,6 +317,15 @@ export async function openClient(port) {
   };
 }
 
+// ---- metrics -----------------------------------------------------------------------------------
+
+// The value of a counter or gauge (no labels) on a daemon's admin port; NaN when absent.
+export async function readMetric(adminPort, name) {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
 // ---- promtool ---------------------------------------------------------------------------------
 
 // Runs Prometheus' promtool (scripts/install-deps takes it from Debian's prometheus package;
