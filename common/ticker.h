@@ -40,4 +40,13 @@ int ticker_encode(const struct ticker *ticker, char *out, size_t out_size, struc
  * is not RFC 3339. On failure *ticker is unspecified and err says which rule failed. */
 int ticker_decode(const char *data, size_t length, struct ticker *ticker, struct error *err);
 
+/* The two readers ticker_decode tries in turn, exposed for the tests that check they agree.
+ *
+ * ticker_decode_compact reads only the exact form ticker_encode writes (no whitespace, keys
+ * in order name, value, time, no escapes) without a JSON parser: 1 with *ticker filled, or
+ * 0 when the input is not in that form. It never rejects, so every error still comes from
+ * ticker_decode_json, which reads any JSON (jansson) and applies every rule above. */
+int ticker_decode_compact(const char *data, size_t length, struct ticker *ticker);
+int ticker_decode_json(const char *data, size_t length, struct ticker *ticker, struct error *err);
+
 #endif

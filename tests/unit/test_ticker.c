@@ -128,6 +128,80 @@ static void rejects_unparsable_times(void **unused)
     REJECT("{\"name\":\"a\",\"value\":1,\"time\":\"2026-02-30T12:34:56Z\"}", "invalid date");
 }
 
+/* What ticker_decode_json makes of json, which ticker_decode must also give. */
+static void expect_same_as_json_reader(const char *json, size_t length)
+{
+    struct ticker by_json, by_decode;
+    struct error json_err = {{0}}, decode_err = {{0}};
+    int json_result = ticker_decode_json(json, length, &by_json, &json_err);
+    assert_int_equal(ticker_decode(json, length, &by_decode, &decode_err), json_result);
+    if (json_result < 0) {
+        assert_string_equal(decode_err.message, json_err.message);
+        return;
+    }
+    assert_string_equal(by_decode.name, by_json.name);
+    assert_int_equal(by_decode.value, by_json.value);
+    assert_int_equal(by_decode.time_us, by_json.time_us);
+}
+
+static void reads_the_compact_form_without_a_json_parser(void **unused)
+{
+    const char *const compact[] = {
+        "{\"name\":\"ticker_07\",\"value\":-3,\"time\":\"2026-11-23T12:34:56.789012Z\"}",
+        "{\"name\":\"A\",\"value\":-2147483648,\"time\":\"0001-01-01T00:00:00Z\"}",
+        "{\"name\":\"abcdefghij\",\"value\":2147483647,\"time\":\"9999-12-31T23:59:59.999999Z\"}",
+        "{\"name\":\"x_9\",\"value\":0,\"time\":\"2026-11-23t12:34:56+02:00\"}",
+        "{\"name\":\"x\",\"value\":-0,\"time\":\"2026-11-23 12:34:56.1z\"}",
+    };
+    for (size_t i = 0; i < sizeof compact / sizeof compact[0]; i++) {
+        struct ticker fast, reference;
+        assert_int_equal(ticker_decode_compact(compact[i], strlen(compact[i]), &fast), 1);
+        assert_int_equal(ticker_decode_json(compact[i], strlen(compact[i]), &reference, NULL), 0);
+        assert_string_equal(fast.name, reference.name);
+        assert_int_equal(fast.value, reference.value);
+        assert_int_equal(fast.time_us, reference.time_us);
+    }
+}
+
+static void leaves_every_other_form_to_the_json_reader(void **unused)
+{
+    const char *const others[] = {
+        "{\"name\": \"ticker_07\", \"value\": -3, \"time\": \"2026-11-23T12:34:56.789012Z\"}", /* spaces */
+        "{\"value\":1,\"name\":\"a\",\"time\":\"2026-11-23T12:34:56Z\"}",                       /* key order */
+        "{\"name\":\"ticker\\u005f7\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"}",          /* an escape */
+        "{\"name\":\"a\",\"value\":1,\"time\":\"2026-11-23T12:34:56\\u005a\"}",
+        "{\"name\":\"a\",\"value\":01,\"time\":\"2026-11-23T12:34:56Z\"}", /* not JSON */
+        "{\"name\":\"a\",\"value\":1.0,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":1e2,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":-,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":2147483648,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":-2147483649,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":99999999999999999999,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"abcdefghijk\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a-b\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":1,\"time\":\"2026-13-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"} ",
+        "{\"name\":\"a\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"}x",
+        "{\"name\":\"a\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"",
+        "{\"name\":\"a\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\",\"time\":\"2026-11-23T12:34:56Z\"}",
+        "{\"name\":\"a\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\",\"extra\":1}",
+        "{\"name\":\"a\",\"value\":1}",
+        "[\"name\",\"a\"]",
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        struct ticker ticker;
+        if (ticker_decode_compact(others[i], strlen(others[i]), &ticker) != 0)
+            fail_msg("the compact reader took %s", others[i]);
+        expect_same_as_json_reader(others[i], strlen(others[i]));
+    }
+    /* A NUL inside: jansson refuses it; the compact reader must not stop at it either. */
+    const char with_nul[] = "{\"name\":\"a\",\"value\":1,\"time\":\"2026-11-23T12:34:56Z\"}\0";
+    struct ticker ticker;
+    assert_int_equal(ticker_decode_compact(with_nul, sizeof with_nul - 1, &ticker), 0);
+    expect_same_as_json_reader(with_nul, sizeof with_nul - 1);
+}
+
 static void validates_names_directly(void **unused)
 {
     assert_int_equal(ticker_validate_name("ticker_99", 9, NULL), 0);
@@ -149,6 +223,8 @@ int main(void)
         cmocka_unit_test(rejects_bad_names),
         cmocka_unit_test(rejects_values_outside_int32),
         cmocka_unit_test(rejects_unparsable_times),
+        cmocka_unit_test(reads_the_compact_form_without_a_json_parser),
+        cmocka_unit_test(leaves_every_other_form_to_the_json_reader),
         cmocka_unit_test(validates_names_directly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
