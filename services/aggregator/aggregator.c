@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "candle_store.h"
+#include "group_reader.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -19,10 +20,6 @@
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 8000
 #define WATERMARK_TIMEOUT_MS 10000
-/* While messages flow, an empty poll this long means the local queues ran dry. */
-#define STARVED_AFTER_MS 5
-/* A seek drops a fetch in flight: not more often than a fetch takes. */
-#define WAKE_FETCHER_EVERY_MS 20
 
 struct aggregator_metrics {
     struct metric *ticks;       /* applied to a window */
@@ -60,17 +57,12 @@ struct partition_state {
 struct aggregator {
     const struct aggregator_settings *settings;
     struct window_rules rules;
-    rd_kafka_t *consumer;
+    struct group_reader *reader;
+    rd_kafka_t *consumer; /* the reader's */
     struct candle_store *store;
 
     struct partition_state *partitions; /* of the current assignment */
     size_t partition_count;
-    bool positions_known; /* false: paused until Postgres tells where to read */
-    int64_t next_resolve_ms;
-    int retry_ms;
-    bool flowing;         /* the last poll returned a message */
-    bool behind;          /* the broker held more than we had read, at the last look */
-    int64_t last_wake_ms;
     int64_t checkpoint_due_ms; /* 0: nothing to checkpoint */
 
     struct aggregator_metrics metrics;
@@ -103,13 +95,7 @@ static void drop_books(struct aggregator *aggregator)
 static void forget_positions(struct aggregator *aggregator)
 {
     drop_books(aggregator);
-    rd_kafka_topic_partition_list_t *assignment = NULL;
-    if (rd_kafka_assignment(aggregator->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_pause_partitions(aggregator->consumer, assignment);
-        rd_kafka_topic_partition_list_destroy(assignment);
-    }
-    aggregator->positions_known = false;
-    metric_set(aggregator->metrics.waiting, 1);
+    group_reader_restart(aggregator->reader);
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
@@ -203,7 +189,7 @@ static int checkpoint(struct aggregator *aggregator, struct error *err)
     bool changed = false;
     for (size_t i = 0; i < aggregator->partition_count; i++)
         changed = changed || aggregator->partitions[i].changed;
-    if (!aggregator->positions_known || !changed)
+    if (!group_reader_resumed(aggregator->reader) || !changed)
         return 0;
     if (build_checkpoint(aggregator, err) < 0)
         return -1;
@@ -237,15 +223,12 @@ void aggregator_checkpoint(struct aggregator *aggregator)
 
 /* ---- assignment ------------------------------------------------------------------------- */
 
-static void on_assign(struct aggregator *aggregator, rd_kafka_topic_partition_list_t *partitions)
+static int on_assigned(void *daemon, const rd_kafka_topic_partition_list_t *partitions)
 {
-    log_info("assigned %d partitions; reading their state from PostgreSQL", partitions->cnt);
+    struct aggregator *aggregator = daemon;
     struct partition_state *states = calloc((size_t)partitions->cnt + 1, sizeof *states);
-    if (states == NULL) {
-        log_error("out of memory on assignment; stopping");
-        shutdown_request();
-        return;
-    }
+    if (states == NULL)
+        return -1;
     drop_books(aggregator);
     free(aggregator->partitions);
     aggregator->partitions = states;
@@ -254,50 +237,26 @@ static void on_assign(struct aggregator *aggregator, rd_kafka_topic_partition_li
         states[i] = (struct partition_state){.partition = partitions->elems[i].partition,
                                             .saved_next = CANDLE_STORE_NO_OFFSET, .next = -1,
                                             .newest_at_last_us = WINDOW_BOOK_NO_TIME};
-    rd_kafka_assign(aggregator->consumer, partitions);
-    rd_kafka_pause_partitions(aggregator->consumer, partitions);
-    aggregator->positions_known = false;
-    aggregator->next_resolve_ms = 0;
-    metric_set(aggregator->metrics.waiting, 1);
+    return 0;
 }
 
-static void on_revoke(struct aggregator *aggregator, rd_kafka_topic_partition_list_t *partitions)
+static void on_revoked(void *daemon)
 {
     /* Save what we hold before another aggregator takes over; if that fails, the next
      * owner replays it from the state in Postgres. */
-    log_info("revoked %d partitions", partitions->cnt);
+    struct aggregator *aggregator = daemon;
     struct error err;
     if (checkpoint(aggregator, &err) < 0)
         log_warn("could not checkpoint before the rebalance (%s); the next owner reads again from the last one",
                  err.message);
     drop_books(aggregator);
-    rd_kafka_assign(aggregator->consumer, NULL);
     aggregator->partition_count = 0;
-    aggregator->positions_known = false;
-    metric_set(aggregator->metrics.waiting, 0);
 }
 
-static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *partitions,
-                         void *opaque)
+static int64_t next_offset(void *daemon, int32_t partition)
 {
-    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-        on_assign(opaque, partitions);
-    else
-        on_revoke(opaque, partitions);
-}
-
-static rd_kafka_t *open_consumer(struct aggregator *aggregator, struct error *err)
-{
-    const struct kafka_group_member member = {
-        .brokers = aggregator->settings->shared.kafka_brokers,
-        .topic = aggregator->settings->shared.kafka_topic,
-        .group_id = aggregator->settings->group_id,
-        .instance_id = aggregator->settings->instance_id,
-        .client_id = "tickerflow-aggregator",
-        .session_timeout_ms = aggregator->settings->session_timeout_ms,
-        .prefetch_messages = aggregator->settings->prefetch_messages,
-    };
-    return kafka_group_consumer_new(&member, on_rebalance, aggregator, err);
+    struct partition_state *state = state_of(daemon, partition);
+    return state != NULL ? state->next : -1;
 }
 
 /* ---- restoring -------------------------------------------------------------------------- */
@@ -363,48 +322,36 @@ static int choose_targets(struct aggregator *aggregator, rd_kafka_topic_partitio
     return rc;
 }
 
-/* Restores every assigned partition from Postgres, seeks to its replay offset and resumes. */
-static int resolve_positions(struct aggregator *aggregator, struct error *err)
+/* Restores every assigned partition from Postgres and says where its replay starts. */
+static int restore(void *daemon, rd_kafka_topic_partition_list_t *targets, struct error *err)
 {
+    struct aggregator *aggregator = daemon;
+    drop_books(aggregator); /* of an earlier try whose seek failed */
+    if (choose_targets(aggregator, targets, err) == 0)
+        return 0;
     drop_books(aggregator);
-    rd_kafka_topic_partition_list_t *targets =
-        rd_kafka_topic_partition_list_new((int)aggregator->partition_count + 1);
-    int rc = choose_targets(aggregator, targets, err);
-    if (rc == 0)
-        rc = kafka_seek_and_resume(aggregator->consumer, targets, WATERMARK_TIMEOUT_MS, err);
-    if (rc == 0) {
-        log_info("reading %d partitions from the state saved in PostgreSQL", targets->cnt);
-    } else {
-        drop_books(aggregator);
-    }
-    rd_kafka_topic_partition_list_destroy(targets);
-    return rc;
+    return -1;
 }
 
-static void try_resolve_positions(struct aggregator *aggregator, int timeout_ms)
+static struct group_reader *open_reader(struct aggregator *aggregator, struct error *err)
 {
-    int64_t now_ms = timestamp_monotonic_ms();
-    if (now_ms < aggregator->next_resolve_ms) {
-        /* Keep serving the group (heartbeats, rebalances) while waiting to retry. */
-        rd_kafka_message_t *message = rd_kafka_consumer_poll(aggregator->consumer, timeout_ms);
-        if (message != NULL)
-            rd_kafka_message_destroy(message); /* paused: a stray message is read again later */
-        return;
-    }
-    struct error err;
-    if (resolve_positions(aggregator, &err) == 0) {
-        aggregator->positions_known = true;
-        /* The first fetch after a seek can wait a second like a starved one (librdkafka
-         * 2.0): watch from the start, so the wake-up covers it too. */
-        aggregator->behind = true;
-        aggregator->retry_ms = RETRY_MIN_MS;
-        metric_set(aggregator->metrics.waiting, 0);
-        return;
-    }
-    log_warn("cannot restore the state from PostgreSQL (retrying in %d ms): %s", aggregator->retry_ms,
-             err.message);
-    aggregator->next_resolve_ms = now_ms + aggregator->retry_ms;
-    aggregator->retry_ms = aggregator->retry_ms < RETRY_MAX_MS ? aggregator->retry_ms * 2 : RETRY_MAX_MS;
+    const struct group_reader_settings settings = {
+        .member = {
+            .brokers = aggregator->settings->shared.kafka_brokers,
+            .topic = aggregator->settings->shared.kafka_topic,
+            .group_id = aggregator->settings->group_id,
+            .instance_id = aggregator->settings->instance_id,
+            .client_id = "tickerflow-aggregator",
+            .session_timeout_ms = aggregator->settings->session_timeout_ms,
+            .prefetch_messages = aggregator->settings->prefetch_messages,
+        },
+        .seek_timeout_ms = WATERMARK_TIMEOUT_MS,
+        .resumes_from = "the state saved in PostgreSQL",
+        .waiting = aggregator->metrics.waiting,
+        .fetcher_wakes = aggregator->metrics.fetcher_wakes,
+    };
+    const struct group_reader_handlers handlers = {aggregator, on_assigned, on_revoked, restore, next_offset};
+    return group_reader_new(&settings, &handlers, err);
 }
 
 /* ---- messages --------------------------------------------------------------------------- */
@@ -479,28 +426,6 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
     }
 }
 
-/* A poll found nothing while messages flowed: the fetcher may be asleep with more on the
- * broker (see kafka_wake_starved_fetcher). */
-static void wake_starved_fetcher(struct aggregator *aggregator)
-{
-    int64_t now_ms = timestamp_monotonic_ms();
-    if (now_ms - aggregator->last_wake_ms < WAKE_FETCHER_EVERY_MS) {
-        aggregator->behind = true; /* not looked yet: keep watching until we do */
-        return;
-    }
-    aggregator->last_wake_ms = now_ms;
-    rd_kafka_topic_partition_list_t *positions =
-        rd_kafka_topic_partition_list_new((int)aggregator->partition_count + 1);
-    for (size_t i = 0; i < aggregator->partition_count; i++)
-        rd_kafka_topic_partition_list_add(positions, aggregator->settings->shared.kafka_topic,
-                                          aggregator->partitions[i].partition)
-            ->offset = aggregator->partitions[i].next;
-    aggregator->behind = kafka_wake_starved_fetcher(aggregator->consumer, positions) > 0;
-    if (aggregator->behind)
-        metric_add(aggregator->metrics.fetcher_wakes, 1);
-    rd_kafka_topic_partition_list_destroy(positions);
-}
-
 /* A partition silent for aggregator.idle_timeout_ms moves on in event time like the clock
  * since its last message: without it, the last minutes before the producer stops would never
  * close. The advanced time is checkpointed like any other, so a restart keeps it. */
@@ -528,18 +453,9 @@ static void advance_idle_partitions(struct aggregator *aggregator)
 
 void aggregator_poll(struct aggregator *aggregator, int timeout_ms)
 {
-    if (!aggregator->positions_known && aggregator->partition_count > 0) {
-        try_resolve_positions(aggregator, timeout_ms);
-        return;
-    }
-    bool watching = aggregator->flowing || aggregator->behind;
-    int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
-    rd_kafka_message_t *message = rd_kafka_consumer_poll(aggregator->consumer, wait_ms);
-    aggregator->flowing = message != NULL;
+    rd_kafka_message_t *message = group_reader_poll(aggregator->reader, timeout_ms);
     if (message == NULL) {
-        if (watching)
-            wake_starved_fetcher(aggregator);
-        else
+        if (group_reader_resumed(aggregator->reader))
             advance_idle_partitions(aggregator);
         return;
     }
@@ -561,7 +477,6 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
                                               settings->allowed_lateness_ms * 1000, (size_t)settings->max_tickers,
                                               (size_t)settings->max_held_ticks};
     aggregator->last_report_ms = timestamp_monotonic_ms();
-    aggregator->retry_ms = RETRY_MIN_MS;
     aggregator->metrics = (struct aggregator_metrics){
         .ticks = metrics_counter("tickerflow_aggregator_ticks_total", "Ticks applied to a one-minute window"),
         .late = metrics_counter("tickerflow_aggregator_late_ticks_total",
@@ -598,8 +513,9 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
         shutdown_sleep_ms(backoff_ms);
         backoff_ms = backoff_ms < RETRY_MAX_MS ? backoff_ms * 2 : RETRY_MAX_MS;
     }
-    if ((aggregator->consumer = open_consumer(aggregator, err)) == NULL)
+    if ((aggregator->reader = open_reader(aggregator, err)) == NULL)
         goto fail;
+    aggregator->consumer = group_reader_consumer(aggregator->reader);
     return aggregator;
 
 fail:
@@ -641,12 +557,11 @@ void aggregator_close(struct aggregator *aggregator)
 {
     if (aggregator == NULL)
         return;
-    if (aggregator->consumer != NULL) {
+    if (aggregator->reader != NULL) {
         struct error err;
         if (checkpoint(aggregator, &err) < 0)
             log_warn("last checkpoint not stored (%s); the next start reads again from the one before", err.message);
-        rd_kafka_consumer_close(aggregator->consumer);
-        rd_kafka_destroy(aggregator->consumer);
+        group_reader_destroy(aggregator->reader);
         struct totals t = current_totals(aggregator);
         log_info("applied %" PRId64 " ticks (%" PRId64 " too late, %" PRId64 " refused); wrote %" PRId64
                  " candles in %" PRId64 " checkpoints",

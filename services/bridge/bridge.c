@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "group_reader.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -22,10 +23,6 @@
 #define COMMITTED_TIMEOUT_MS 10000
 /* Rows handed to Postgres at a time while a batch fills (see record_writer_stream). */
 #define STREAM_ROWS 1000
-/* While messages flow, an empty poll this long means the local queues ran dry. */
-#define STARVED_AFTER_MS 5
-/* A seek drops a fetch in flight: not more often than a fetch takes. */
-#define WAKE_FETCHER_EVERY_MS 20
 /* While the store worker holds a batch, how often to look whether it is done. */
 #define COLLECT_EVERY_MS 5
 
@@ -41,7 +38,7 @@ struct bridge_metrics {
     struct metric *batches;
     struct metric *dropped;      /* messages of failed batches, read again afterwards */
     struct metric *waiting;      /* 1 while paused until Postgres says where to resume */
-    struct metric *fetcher_wakes; /* see wake_starved_fetcher */
+    struct metric *fetcher_wakes; /* see kafka_wake_starved_fetcher */
     struct metric *lag;           /* messages in Kafka beyond what is stored */
     struct metric *batch_messages;   /* histogram: messages per batch stored */
     struct metric *batch_latency_ms; /* histogram: from a batch's first message arriving to its commit */
@@ -72,7 +69,8 @@ struct lane {
 
 struct bridge {
     const struct bridge_settings *settings;
-    rd_kafka_t *consumer;
+    struct group_reader *reader;
+    rd_kafka_t *consumer; /* the reader's */
     struct lane lanes[2];
     struct lane *filling;  /* the lane new messages go to */
     struct lane *storing;  /* the lane the store worker holds, NULL when it holds none */
@@ -80,12 +78,6 @@ struct bridge {
 
     struct position *positions; /* of the current assignment */
     size_t position_count;
-    bool positions_known;   /* false: paused until Postgres tells where to read */
-    int64_t next_resolve_ms;
-    int retry_ms;
-    bool flowing;           /* the last poll returned a message */
-    bool behind;            /* the broker held more than the bridge had read, at the last look */
-    int64_t last_wake_ms;   /* of the fetcher, see wake_starved_fetcher */
 
     struct bridge_metrics metrics;
     struct totals reported;
@@ -221,78 +213,47 @@ static void forget_positions(struct bridge *bridge)
     struct error err;
     collect_stored(bridge, &err); /* stored or not, Postgres will tell */
     drop_both_lanes(bridge);
-    rd_kafka_topic_partition_list_t *assignment = NULL;
-    if (rd_kafka_assignment(bridge->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_pause_partitions(bridge->consumer, assignment);
-        rd_kafka_topic_partition_list_destroy(assignment);
-    }
-    bridge->positions_known = false;
-    metric_set(bridge->metrics.waiting, 1);
+    group_reader_restart(bridge->reader);
 }
 
-static void on_assign(struct bridge *bridge, rd_kafka_topic_partition_list_t *partitions)
+/* ---- the group reader's handlers (see group_reader.h) ---------------------------------- */
+
+static int on_assigned(void *daemon, const rd_kafka_topic_partition_list_t *partitions)
 {
-    log_info("assigned %d partitions; reading their positions from PostgreSQL", partitions->cnt);
+    struct bridge *bridge = daemon;
     struct position *positions = realloc(bridge->positions, ((size_t)partitions->cnt + 1) * sizeof *positions);
-    if (positions == NULL) {
-        log_error("out of memory on assignment; stopping");
-        shutdown_request();
-        return;
-    }
+    if (positions == NULL)
+        return -1;
     bridge->positions = positions;
     bridge->position_count = (size_t)partitions->cnt;
     for (int i = 0; i < partitions->cnt; i++)
         positions[i] = (struct position){partitions->elems[i].partition, RECORD_WRITER_NO_OFFSET, -1};
-    rd_kafka_assign(bridge->consumer, partitions);
-    rd_kafka_pause_partitions(bridge->consumer, partitions);
-    bridge->positions_known = false;
-    bridge->next_resolve_ms = 0;
-    metric_set(bridge->metrics.waiting, 1);
+    return 0;
 }
 
-static void on_revoke(struct bridge *bridge, rd_kafka_topic_partition_list_t *partitions)
+static void on_revoked(void *daemon)
 {
     /* Store what we hold before another bridge takes over; if that fails, the batch is
      * dropped and the next owner reads it from the offsets in Postgres. */
-    log_info("revoked %d partitions", partitions->cnt);
+    struct bridge *bridge = daemon;
     struct error err;
-    if (bridge->positions_known && store_everything(bridge, &err) < 0)
+    if (group_reader_resumed(bridge->reader) && store_everything(bridge, &err) < 0)
         log_warn("could not store the batches before the rebalance (%s); the next owner reads them again",
                  err.message);
     drop_both_lanes(bridge); /* what could not be stored */
-    rd_kafka_assign(bridge->consumer, NULL);
     bridge->position_count = 0;
-    bridge->positions_known = false;
-    metric_set(bridge->metrics.waiting, 0); /* nothing assigned: nothing to wait for */
 }
 
-static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *partitions,
-                         void *opaque)
+static int64_t next_offset(void *daemon, int32_t partition)
 {
-    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-        on_assign(opaque, partitions);
-    else
-        on_revoke(opaque, partitions);
-}
-
-static rd_kafka_t *open_consumer(struct bridge *bridge, struct error *err)
-{
-    const struct kafka_group_member member = {
-        .brokers = bridge->settings->shared.kafka_brokers,
-        .topic = bridge->settings->shared.kafka_topic,
-        .group_id = bridge->settings->group_id,
-        .instance_id = bridge->settings->instance_id,
-        .client_id = "tickerflow-bridge",
-        .session_timeout_ms = bridge->settings->session_timeout_ms,
-        .prefetch_messages = bridge->settings->prefetch_messages,
-    };
-    return kafka_group_consumer_new(&member, on_rebalance, bridge, err);
+    struct position *position = position_of(daemon, partition);
+    return position != NULL ? position->expected : -1;
 }
 
 /* The seek target of each assigned partition: its offset in Postgres; without one, the
  * group's committed offset in Kafka; without that, the first offset the broker holds.
  * Always a real offset, never "beginning": the bridge then knows where every partition
- * stands before its first message, and wake_starved_fetcher can restart any of them (a
+ * stands before its first message, and the fetcher wake-up (group_reader.c) can restart any of them (a
  * partition that had delivered nothing was left out, and a backlog in a fresh database
  * drained with one-second stalls, partitions one after another). */
 static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t *targets, struct error *err)
@@ -337,43 +298,37 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
     return rc;
 }
 
-/* Seeks every assigned partition to where Postgres says and resumes consuming. */
-static int resolve_positions(struct bridge *bridge, struct error *err)
+/* Says where every assigned partition resumes: the offsets stored in Postgres. */
+static int restore(void *daemon, rd_kafka_topic_partition_list_t *targets, struct error *err)
 {
-    rd_kafka_topic_partition_list_t *targets = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
-    int rc = choose_targets(bridge, targets, err);
-    if (rc == 0)
-        rc = kafka_seek_and_resume(bridge->consumer, targets, COMMITTED_TIMEOUT_MS, err);
-    if (rc == 0) {
-        for (size_t i = 0; i < bridge->position_count; i++)
-            log_debug("partition %d resumes at %" PRId64 " (stored in PostgreSQL: %" PRId64 ")",
-                      bridge->positions[i].partition, bridge->positions[i].expected, bridge->positions[i].stored);
-        log_info("reading %d partitions from the positions stored in PostgreSQL", targets->cnt);
-    }
-    rd_kafka_topic_partition_list_destroy(targets);
-    return rc;
+    struct bridge *bridge = daemon;
+    if (choose_targets(bridge, targets, err) < 0)
+        return -1;
+    for (size_t i = 0; i < bridge->position_count; i++)
+        log_debug("partition %d resumes at %" PRId64 " (stored in PostgreSQL: %" PRId64 ")",
+                  bridge->positions[i].partition, bridge->positions[i].expected, bridge->positions[i].stored);
+    return 0;
 }
 
-static void try_resolve_positions(struct bridge *bridge, int timeout_ms)
+static struct group_reader *open_reader(struct bridge *bridge, struct error *err)
 {
-    int64_t now_ms = timestamp_monotonic_ms();
-    if (now_ms < bridge->next_resolve_ms) {
-        /* Keep serving the group (heartbeats, rebalances) while waiting to retry. */
-        rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, timeout_ms);
-        if (message != NULL)
-            rd_kafka_message_destroy(message); /* paused: a stray message is read again later */
-        return;
-    }
-    struct error err;
-    if (resolve_positions(bridge, &err) == 0) {
-        bridge->positions_known = true;
-        bridge->retry_ms = RETRY_MIN_MS;
-        metric_set(bridge->metrics.waiting, 0);
-        return;
-    }
-    log_warn("cannot read positions from PostgreSQL (retrying in %d ms): %s", bridge->retry_ms, err.message);
-    bridge->next_resolve_ms = now_ms + bridge->retry_ms;
-    bridge->retry_ms = bridge->retry_ms < RETRY_MAX_MS ? bridge->retry_ms * 2 : RETRY_MAX_MS;
+    const struct group_reader_settings settings = {
+        .member = {
+            .brokers = bridge->settings->shared.kafka_brokers,
+            .topic = bridge->settings->shared.kafka_topic,
+            .group_id = bridge->settings->group_id,
+            .instance_id = bridge->settings->instance_id,
+            .client_id = "tickerflow-bridge",
+            .session_timeout_ms = bridge->settings->session_timeout_ms,
+            .prefetch_messages = bridge->settings->prefetch_messages,
+        },
+        .seek_timeout_ms = COMMITTED_TIMEOUT_MS,
+        .resumes_from = "the positions stored in PostgreSQL",
+        .waiting = bridge->metrics.waiting,
+        .fetcher_wakes = bridge->metrics.fetcher_wakes,
+    };
+    const struct group_reader_handlers handlers = {bridge, on_assigned, on_revoked, restore, next_offset};
+    return group_reader_new(&settings, &handlers, err);
 }
 
 static int connect_lanes(struct bridge *bridge, struct error *err)
@@ -394,7 +349,6 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
     }
     bridge->settings = settings;
     bridge->last_report_ms = timestamp_monotonic_ms();
-    bridge->retry_ms = RETRY_MIN_MS;
     bridge->metrics = (struct bridge_metrics){
         .stored = metrics_counter("tickerflow_bridge_rows_stored_total", "Rows committed to records"),
         .dead_letters = metrics_counter("tickerflow_bridge_dead_letters_total",
@@ -433,8 +387,9 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
         shutdown_sleep_ms(backoff_ms);
         backoff_ms = backoff_ms < RETRY_MAX_MS ? backoff_ms * 2 : RETRY_MAX_MS;
     }
-    if ((bridge->consumer = open_consumer(bridge, err)) == NULL)
+    if ((bridge->reader = open_reader(bridge, err)) == NULL)
         goto fail;
+    bridge->consumer = group_reader_consumer(bridge->reader);
     return bridge;
 
 fail:
@@ -461,7 +416,7 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
         log_warn("kafka: %s", rd_kafka_message_errstr(message));
         return;
     }
-    if (!bridge->positions_known || !is_next(bridge, message))
+    if (!group_reader_resumed(bridge->reader) || !is_next(bridge, message))
         return;
     struct lane *lane = bridge->filling;
     if (record_batch_messages(lane->batch) == 0)
@@ -497,50 +452,18 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
     }
 }
 
-/* A poll found nothing while messages flowed: the fetcher may be asleep with more on the
- * broker (see kafka_wake_starved_fetcher). */
-static void wake_starved_fetcher(struct bridge *bridge)
-{
-    int64_t now_ms = timestamp_monotonic_ms();
-    if (now_ms - bridge->last_wake_ms < WAKE_FETCHER_EVERY_MS) {
-        bridge->behind = true; /* not looked yet: keep watching until we do */
-        return;
-    }
-    bridge->last_wake_ms = now_ms;
-    rd_kafka_topic_partition_list_t *positions = rd_kafka_topic_partition_list_new((int)bridge->position_count + 1);
-    for (size_t i = 0; i < bridge->position_count; i++)
-        rd_kafka_topic_partition_list_add(positions, bridge->settings->shared.kafka_topic,
-                                          bridge->positions[i].partition)
-            ->offset = bridge->positions[i].expected;
-    bridge->behind = kafka_wake_starved_fetcher(bridge->consumer, positions) > 0;
-    if (bridge->behind)
-        metric_add(bridge->metrics.fetcher_wakes, 1);
-    rd_kafka_topic_partition_list_destroy(positions);
-}
-
 void bridge_poll(struct bridge *bridge, int timeout_ms)
 {
-    if (!bridge->positions_known && bridge->position_count > 0) {
-        try_resolve_positions(bridge, timeout_ms);
-        return;
-    }
     struct error err;
     if (bridge->storing != NULL && store_worker_finished(bridge->worker) && collect_stored(bridge, &err) < 0) {
         forget_positions(bridge);
         return;
     }
-    /* Behind the broker, or reading: look again soon, and wake the fetcher if it sleeps. */
-    bool watching = bridge->flowing || bridge->behind;
-    int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
-    if (bridge->storing != NULL && wait_ms > COLLECT_EVERY_MS)
-        wait_ms = COLLECT_EVERY_MS;
-    rd_kafka_message_t *message = rd_kafka_consumer_poll(bridge->consumer, wait_ms);
-    bridge->flowing = message != NULL;
-    if (message == NULL) {
-        if (watching)
-            wake_starved_fetcher(bridge);
+    if (bridge->storing != NULL && timeout_ms > COLLECT_EVERY_MS)
+        timeout_ms = COLLECT_EVERY_MS;
+    rd_kafka_message_t *message = group_reader_poll(bridge->reader, timeout_ms);
+    if (message == NULL)
         return;
-    }
     handle_message(bridge, message);
     rd_kafka_message_destroy(message);
 }
@@ -608,12 +531,11 @@ void bridge_close(struct bridge *bridge)
 {
     if (bridge == NULL)
         return;
-    if (bridge->consumer != NULL) {
+    if (bridge->reader != NULL) {
         struct error err;
-        if (bridge->positions_known && store_everything(bridge, &err) < 0)
+        if (group_reader_resumed(bridge->reader) && store_everything(bridge, &err) < 0)
             log_warn("last batches not stored (%s); they will be read again", err.message);
-        rd_kafka_consumer_close(bridge->consumer);
-        rd_kafka_destroy(bridge->consumer);
+        group_reader_destroy(bridge->reader);
         struct totals t = current_totals(bridge);
         log_info("stored %" PRId64 " rows and %" PRId64 " dead letters in %" PRId64 " batches", t.stored,
                  t.dead_letters, t.batches);

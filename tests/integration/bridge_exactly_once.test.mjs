@@ -108,7 +108,7 @@ test('PostgreSQL stopped for 10 s mid-run: the bridge pauses, resumes by itself,
   await sleep(1000);
   assert.ok(bridge.running(), 'no hand was needed');
   assert.match(bridge.log(), /not stored .*pausing until PostgreSQL says where to resume/);
-  assert.match(bridge.log(), /cannot read positions from PostgreSQL \(retrying/);
+  assert.match(bridge.log(), /cannot read the positions stored in PostgreSQL \(retrying/);
   assert.equal(await bridge.stop(), 0);
   assertExactlyOnce(db, TOTAL);
 });

@@ -1,0 +1,203 @@
+#include "group_reader.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "shutdown.h"
+#include "timestamp.h"
+
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 8000
+/* While messages flow, an empty poll this long means the local queues ran dry. */
+#define STARVED_AFTER_MS 5
+/* A seek drops a fetch in flight: not more often than a fetch takes. */
+#define WAKE_FETCHER_EVERY_MS 20
+
+struct group_reader {
+    struct group_reader_settings settings;
+    struct group_reader_handlers handlers;
+    rd_kafka_t *consumer;
+
+    int32_t *partitions; /* of the current assignment */
+    size_t partition_count;
+    bool resumed;        /* false: paused until handlers.restore says where to read */
+    int64_t next_restore_ms;
+    int retry_ms;
+    bool flowing;        /* the last poll returned a message */
+    bool behind;         /* the broker held more than the daemon had read, at the last look */
+    int64_t last_wake_ms;
+};
+
+/* ---- rebalances (called by librdkafka from inside a poll or the close) ------------------ */
+
+static void on_assign(struct group_reader *reader, rd_kafka_topic_partition_list_t *partitions)
+{
+    log_info("assigned %d partitions; resuming from %s", partitions->cnt, reader->settings.resumes_from);
+    int32_t *ids = realloc(reader->partitions, ((size_t)partitions->cnt + 1) * sizeof *ids);
+    if (ids == NULL || reader->handlers.assigned(reader->handlers.daemon, partitions) < 0) {
+        if (ids != NULL)
+            reader->partitions = ids;
+        log_error("out of memory on assignment; stopping");
+        shutdown_request();
+        return;
+    }
+    reader->partitions = ids;
+    reader->partition_count = (size_t)partitions->cnt;
+    for (int i = 0; i < partitions->cnt; i++)
+        ids[i] = partitions->elems[i].partition;
+    rd_kafka_assign(reader->consumer, partitions);
+    rd_kafka_pause_partitions(reader->consumer, partitions);
+    reader->resumed = false;
+    reader->next_restore_ms = 0;
+    metric_set(reader->settings.waiting, 1);
+}
+
+static void on_revoke(struct group_reader *reader, rd_kafka_topic_partition_list_t *partitions)
+{
+    log_info("revoked %d partitions", partitions->cnt);
+    reader->handlers.revoked(reader->handlers.daemon);
+    rd_kafka_assign(reader->consumer, NULL);
+    reader->partition_count = 0;
+    reader->resumed = false;
+    metric_set(reader->settings.waiting, 0); /* nothing assigned: nothing to wait for */
+}
+
+static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code, rd_kafka_topic_partition_list_t *partitions,
+                         void *opaque)
+{
+    (void)consumer;
+    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(opaque, partitions);
+    else
+        on_revoke(opaque, partitions);
+}
+
+/* ---- restoring (step 2) ----------------------------------------------------------------- */
+
+static int restore_and_resume(struct group_reader *reader, struct error *err)
+{
+    rd_kafka_topic_partition_list_t *targets = rd_kafka_topic_partition_list_new((int)reader->partition_count + 1);
+    int rc = reader->handlers.restore(reader->handlers.daemon, targets, err);
+    if (rc == 0)
+        rc = kafka_seek_and_resume(reader->consumer, targets, reader->settings.seek_timeout_ms, err);
+    if (rc == 0)
+        log_info("reading %d partitions from %s", targets->cnt, reader->settings.resumes_from);
+    rd_kafka_topic_partition_list_destroy(targets);
+    return rc;
+}
+
+static void try_restore(struct group_reader *reader, int timeout_ms)
+{
+    int64_t now_ms = timestamp_monotonic_ms();
+    if (now_ms < reader->next_restore_ms) {
+        /* Keep serving the group (heartbeats, rebalances) while waiting to retry. */
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(reader->consumer, timeout_ms);
+        if (message != NULL)
+            rd_kafka_message_destroy(message); /* paused: a stray message is read again later */
+        return;
+    }
+    struct error err;
+    if (restore_and_resume(reader, &err) == 0) {
+        reader->resumed = true;
+        /* The first fetch after a seek can wait a second like a starved one (librdkafka
+         * 2.0): watch from the start, so the wake-up covers it too. */
+        reader->behind = true;
+        reader->retry_ms = RETRY_MIN_MS;
+        metric_set(reader->settings.waiting, 0);
+        return;
+    }
+    log_warn("cannot read %s (retrying in %d ms): %s", reader->settings.resumes_from, reader->retry_ms,
+             err.message);
+    reader->next_restore_ms = now_ms + reader->retry_ms;
+    reader->retry_ms = reader->retry_ms < RETRY_MAX_MS ? reader->retry_ms * 2 : RETRY_MAX_MS;
+}
+
+/* ---- reading (step 3) ------------------------------------------------------------------- */
+
+/* A poll found nothing while messages flowed: the fetcher may be asleep with more on the
+ * broker (see kafka_wake_starved_fetcher). */
+static void wake_starved_fetcher(struct group_reader *reader)
+{
+    int64_t now_ms = timestamp_monotonic_ms();
+    if (now_ms - reader->last_wake_ms < WAKE_FETCHER_EVERY_MS) {
+        reader->behind = true; /* not looked yet: keep watching until we do */
+        return;
+    }
+    reader->last_wake_ms = now_ms;
+    rd_kafka_topic_partition_list_t *positions = rd_kafka_topic_partition_list_new((int)reader->partition_count + 1);
+    for (size_t i = 0; i < reader->partition_count; i++)
+        rd_kafka_topic_partition_list_add(positions, reader->settings.member.topic, reader->partitions[i])->offset =
+            reader->handlers.next_offset(reader->handlers.daemon, reader->partitions[i]);
+    reader->behind = kafka_wake_starved_fetcher(reader->consumer, positions) > 0;
+    if (reader->behind)
+        metric_add(reader->settings.fetcher_wakes, 1);
+    rd_kafka_topic_partition_list_destroy(positions);
+}
+
+rd_kafka_message_t *group_reader_poll(struct group_reader *reader, int timeout_ms)
+{
+    if (!reader->resumed && reader->partition_count > 0) {
+        try_restore(reader, timeout_ms);
+        return NULL;
+    }
+    /* Behind the broker, or reading: look again soon, and wake the fetcher if it sleeps. */
+    bool watching = reader->flowing || reader->behind;
+    int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
+    rd_kafka_message_t *message = rd_kafka_consumer_poll(reader->consumer, wait_ms);
+    reader->flowing = message != NULL;
+    if (message == NULL && watching)
+        wake_starved_fetcher(reader);
+    return message;
+}
+
+/* ---- the rest of the life cycle --------------------------------------------------------- */
+
+bool group_reader_resumed(const struct group_reader *reader)
+{
+    return reader->resumed;
+}
+
+void group_reader_restart(struct group_reader *reader)
+{
+    rd_kafka_topic_partition_list_t *assignment = NULL;
+    if (rd_kafka_assignment(reader->consumer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_pause_partitions(reader->consumer, assignment);
+        rd_kafka_topic_partition_list_destroy(assignment);
+    }
+    reader->resumed = false;
+    metric_set(reader->settings.waiting, 1);
+}
+
+rd_kafka_t *group_reader_consumer(const struct group_reader *reader)
+{
+    return reader->consumer;
+}
+
+struct group_reader *group_reader_new(const struct group_reader_settings *settings,
+                                      const struct group_reader_handlers *handlers, struct error *err)
+{
+    struct group_reader *reader = calloc(1, sizeof *reader);
+    if (reader == NULL) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    reader->settings = *settings;
+    reader->handlers = *handlers;
+    reader->retry_ms = RETRY_MIN_MS;
+    reader->consumer = kafka_group_consumer_new(&reader->settings.member, on_rebalance, reader, err);
+    if (reader->consumer == NULL) {
+        free(reader);
+        return NULL;
+    }
+    return reader;
+}
+
+void group_reader_destroy(struct group_reader *reader)
+{
+    if (reader == NULL)
+        return;
+    rd_kafka_consumer_close(reader->consumer);
+    rd_kafka_destroy(reader->consumer);
+    free(reader->partitions);
+    free(reader);
+}
