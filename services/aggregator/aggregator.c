@@ -58,7 +58,6 @@ struct aggregator {
     const struct aggregator_settings *settings;
     struct window_rules rules;
     struct group_reader *reader;
-    rd_kafka_t *consumer; /* the reader's */
     struct candle_store *store;
 
     struct partition_state *partitions; /* of the current assignment */
@@ -148,7 +147,7 @@ static void commit_to_kafka(struct aggregator *aggregator)
                 ->offset = aggregator->partitions[i].saved_next;
     }
     if (list->cnt > 0)
-        rd_kafka_commit(aggregator->consumer, list, 1);
+        rd_kafka_commit(group_reader_consumer(aggregator->reader), list, 1);
     rd_kafka_topic_partition_list_destroy(list);
 }
 
@@ -172,7 +171,7 @@ static void account_checkpoint(struct aggregator *aggregator, size_t candles)
         rd_kafka_topic_partition_list_add(saved, aggregator->settings->shared.kafka_topic,
                                           aggregator->partitions[i].partition)
             ->offset = aggregator->partitions[i].saved_next;
-    metric_set(aggregator->metrics.lag, kafka_lag(aggregator->consumer, saved));
+    metric_set(aggregator->metrics.lag, kafka_lag(group_reader_consumer(aggregator->reader), saved));
     rd_kafka_topic_partition_list_destroy(saved);
     metric_add(aggregator->metrics.candles, (int64_t)candles);
     metric_add(aggregator->metrics.checkpoints, 1);
@@ -271,7 +270,8 @@ static int restore_partition(struct aggregator *aggregator, struct partition_sta
     state->saved_next = saved->next_offset;
     if (saved->next_offset == CANDLE_STORE_NO_OFFSET) {
         /* Never aggregated: from the first message the broker still holds. */
-        if (kafka_first_offset(aggregator->consumer, aggregator->settings->shared.kafka_topic, state->partition,
+        rd_kafka_t *consumer = group_reader_consumer(aggregator->reader);
+        if (kafka_first_offset(consumer, aggregator->settings->shared.kafka_topic, state->partition,
                                WATERMARK_TIMEOUT_MS, target, err) < 0)
             return -1;
         state->replayed_until = *target;
@@ -515,7 +515,6 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
     }
     if ((aggregator->reader = open_reader(aggregator, err)) == NULL)
         goto fail;
-    aggregator->consumer = group_reader_consumer(aggregator->reader);
     return aggregator;
 
 fail:

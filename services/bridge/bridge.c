@@ -70,7 +70,6 @@ struct lane {
 struct bridge {
     const struct bridge_settings *settings;
     struct group_reader *reader;
-    rd_kafka_t *consumer; /* the reader's */
     struct lane lanes[2];
     struct lane *filling;  /* the lane new messages go to */
     struct lane *storing;  /* the lane the store worker holds, NULL when it holds none */
@@ -102,7 +101,7 @@ static void commit_to_kafka(struct bridge *bridge, const struct record_batch *ba
     for (size_t i = 0; i < count; i++)
         rd_kafka_topic_partition_list_add(list, bridge->settings->shared.kafka_topic, offsets[i].partition)->offset =
             offsets[i].next_offset;
-    rd_kafka_commit(bridge->consumer, list, 1);
+    rd_kafka_commit(group_reader_consumer(bridge->reader), list, 1);
     rd_kafka_topic_partition_list_destroy(list);
 }
 
@@ -169,7 +168,7 @@ static void account_stored(struct bridge *bridge, struct lane *lane, int64_t sto
     for (size_t i = 0; i < bridge->position_count; i++)
         rd_kafka_topic_partition_list_add(stored, bridge->settings->shared.kafka_topic, bridge->positions[i].partition)
             ->offset = bridge->positions[i].stored;
-    metric_set(bridge->metrics.lag, kafka_lag(bridge->consumer, stored));
+    metric_set(bridge->metrics.lag, kafka_lag(group_reader_consumer(bridge->reader), stored));
     rd_kafka_topic_partition_list_destroy(stored);
     commit_to_kafka(bridge, batch);
     record_batch_clear(batch);
@@ -279,9 +278,10 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
     }
     free(stored);
 
+    rd_kafka_t *consumer = group_reader_consumer(bridge->reader);
     int rc = 0;
     if (unknown->cnt > 0) {
-        rd_kafka_resp_err_t code = rd_kafka_committed(bridge->consumer, unknown, COMMITTED_TIMEOUT_MS);
+        rd_kafka_resp_err_t code = rd_kafka_committed(consumer, unknown, COMMITTED_TIMEOUT_MS);
         if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
             rc = error_set(err, "reading committed offsets from Kafka: %s", rd_kafka_err2str(code));
         for (int i = 0; rc == 0 && i < unknown->cnt; i++) {
@@ -289,7 +289,7 @@ static int choose_targets(struct bridge *bridge, rd_kafka_topic_partition_list_t
                 rd_kafka_topic_partition_list_find(targets, unknown->elems[i].topic, unknown->elems[i].partition);
             target->offset = unknown->elems[i].offset;
             if (target->offset < 0)
-                rc = kafka_first_offset(bridge->consumer, bridge->settings->shared.kafka_topic, target->partition,
+                rc = kafka_first_offset(consumer, bridge->settings->shared.kafka_topic, target->partition,
                                         COMMITTED_TIMEOUT_MS, &target->offset, err);
             position_of(bridge, target->partition)->expected = target->offset;
         }
@@ -389,7 +389,6 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
     }
     if ((bridge->reader = open_reader(bridge, err)) == NULL)
         goto fail;
-    bridge->consumer = group_reader_consumer(bridge->reader);
     return bridge;
 
 fail:
