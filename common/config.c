@@ -7,10 +7,11 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "backoff.h"
 #include "log.h"
 #include "version.h"
 
-const char *const CONFIG_DAEMON_SECTIONS[] = {"producer", "bridge", "api", "aggregator", NULL};
+const char *const CONFIG_DAEMON_SECTIONS[] = {"producer", "bridge", "api", "aggregator", "migrate", NULL};
 
 #define CONFIG_DEFAULT_FILE "config.yaml"
 #define CONFIG_FILE_ENVIRONMENT "TICKERFLOW_CONFIG"
@@ -134,6 +135,10 @@ static bool is_foreign_section(const struct config_spec *spec, const char *secti
 {
     if (spec->section != NULL && strcmp(section, spec->section) == 0)
         return false;
+    for (int i = 0; spec->unused_sections != NULL && spec->unused_sections[i] != NULL; i++) {
+        if (strcmp(section, spec->unused_sections[i]) == 0)
+            return true;
+    }
     for (int i = 0; CONFIG_DAEMON_SECTIONS[i] != NULL; i++) {
         if (strcmp(section, CONFIG_DAEMON_SECTIONS[i]) == 0)
             return true;
@@ -434,5 +439,6 @@ bool config_load_daemon(const struct config_spec *spec, int argc, char *const ar
     enum log_level level = LOG_INFO;
     log_level_from_name(shared->log_level, &level);
     log_init(log_name, level);
+    backoff_set_max_ms((int)shared->retry_backoff_max_ms);
     return true;
 }

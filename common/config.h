@@ -46,6 +46,7 @@ struct config_spec {
     const char *section; /* this daemon's config.yaml section, e.g. "bridge" */
     const struct config_option *options;
     size_t option_count;
+    const char *const *unused_sections; /* shared sections it has no option of (skipped); NULL-terminated or NULL */
 };
 
 /* config.yaml top-level sections owned by one daemon each. */
@@ -58,6 +59,7 @@ struct shared_settings {
     char *kafka_brokers;
     char *kafka_topic;
     char *database_url;
+    long long retry_backoff_max_ms;
 };
 
 #define CONFIG_SHARED_OPTIONS(type, member)                                                                     \
@@ -69,7 +71,34 @@ struct shared_settings {
      "Kafka topic carrying ticker messages"},                                                                   \
     {"database.url", "database-url", CONFIG_STRING, offsetof(type, member.database_url),                        \
      "postgresql://tickerflow:tickerflow@localhost:5432/tickerflow", 1, 0, NULL,                                \
-     "PostgreSQL connection URI or key=value string (libpq syntax)"}
+     "PostgreSQL connection URI or key=value string (libpq syntax)"},                                          \
+    {"retry_backoff_max_ms", "retry-backoff-max-ms", CONFIG_INT, offsetof(type, member.retry_backoff_max_ms),  \
+     "8000", 250, 300000, NULL,                                                                                 \
+     "longest wait between attempts to reach PostgreSQL or Kafka (waits double from 250 ms, with jitter)"}
+
+/* What a member of a Kafka consumer group that keeps its positions in PostgreSQL (the
+ * bridge, the aggregator) is configured with; embed as a member of the daemon's settings
+ * and list CONFIG_GROUP_OPTIONS(settings_type, member, "section", "bridge", ...) in its
+ * option table. */
+struct group_settings {
+    char *group_id;
+    char *instance_id; /* static membership; "" for dynamic */
+    long long session_timeout_ms;
+    long long prefetch_messages; /* queued per partition */
+};
+
+#define CONFIG_GROUP_OPTIONS(type, member, section, who, default_group, default_prefetch, prefetch_help)          \
+    {section ".group_id", "group-id", CONFIG_STRING, offsetof(type, member.group_id), default_group, 1, 0, NULL,    \
+     "Kafka consumer group; " who "s in one group split the partitions (positions in PostgreSQL are kept per "     \
+     "group)"},                                                                                                    \
+    {section ".instance_id", "instance-id", CONFIG_STRING, offsetof(type, member.instance_id), "", 0, 0, NULL,     \
+     "static group membership: a " who " restarted with the same id takes its partitions back at once, without " \
+     "a rebalance (empty: dynamic membership)"},                                                                   \
+    {section ".session_timeout_ms", "session-timeout-ms", CONFIG_INT, offsetof(type, member.session_timeout_ms),   \
+     "45000", 6000, 300000, NULL,                                                                                  \
+     "how long the group waits for a silent " who " before giving its partitions to the others"},                \
+    {section ".prefetch_messages", "prefetch-messages", CONFIG_INT, offsetof(type, member.prefetch_messages),      \
+     default_prefetch, 100, 1000000, NULL, prefetch_help}
 
 enum config_result {
     CONFIG_READY,        /* settings are complete and valid: run */

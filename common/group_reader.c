@@ -2,16 +2,17 @@
 
 #include <stdlib.h>
 
+#include "backoff.h"
 #include "log.h"
-#include "shutdown.h"
+#include "retry.h"
 #include "timestamp.h"
 
-#define RETRY_MIN_MS 250
-#define RETRY_MAX_MS 8000
 /* While messages flow, an empty poll this long means the local queues ran dry. */
 #define STARVED_AFTER_MS 5
 /* A seek drops a fetch in flight: not more often than a fetch takes. */
 #define WAKE_FETCHER_EVERY_MS 20
+/* How long a metadata request may take when a consumer error may mean the topic is gone. */
+#define TOPIC_CHECK_TIMEOUT_MS 5000
 
 struct group_reader {
     struct group_reader_settings settings;
@@ -22,10 +23,13 @@ struct group_reader {
     size_t partition_count;
     bool resumed;        /* false: paused until handlers.restore says where to read */
     int64_t next_restore_ms;
-    int retry_ms;
+    struct backoff restore_backoff;
     bool flowing;        /* the last poll returned a message */
     bool behind;         /* the broker held more than the daemon had read, at the last look */
     int64_t last_wake_ms;
+    bool ever_assigned;  /* the topic existed: an unknown topic now means it was deleted */
+    bool failed;         /* the reader cannot go on; `failure` says why */
+    struct error failure;
 };
 
 /* ---- rebalances (called by librdkafka from inside a poll or the close) ------------------ */
@@ -34,20 +38,21 @@ static void on_assign(struct group_reader *reader, rd_kafka_topic_partition_list
 {
     log_info("assigned %d partitions; resuming from %s", partitions->cnt, reader->settings.resumes_from);
     int32_t *ids = realloc(reader->partitions, ((size_t)partitions->cnt + 1) * sizeof *ids);
+    if (ids != NULL)
+        reader->partitions = ids;
     if (ids == NULL || reader->handlers.assigned(reader->handlers.daemon, partitions) < 0) {
-        if (ids != NULL)
-            reader->partitions = ids;
-        log_error("out of memory on assignment; stopping");
-        shutdown_request();
+        /* Not assigned: the partitions go back to the group when the daemon stops. */
+        error_permanent(&reader->failure, "out of memory taking %d partitions", partitions->cnt);
+        reader->failed = true;
         return;
     }
-    reader->partitions = ids;
     reader->partition_count = (size_t)partitions->cnt;
     for (int i = 0; i < partitions->cnt; i++)
         ids[i] = partitions->elems[i].partition;
     rd_kafka_assign(reader->consumer, partitions);
     rd_kafka_pause_partitions(reader->consumer, partitions);
     reader->resumed = false;
+    reader->ever_assigned = true;
     reader->next_restore_ms = 0;
     metric_set(reader->settings.waiting, 1);
 }
@@ -102,14 +107,19 @@ static void try_restore(struct group_reader *reader, int timeout_ms)
         /* The first fetch after a seek can wait a second like a starved one (librdkafka
          * 2.0): watch from the start, so the wake-up covers it too. */
         reader->behind = true;
-        reader->retry_ms = RETRY_MIN_MS;
+        backoff_reset(&reader->restore_backoff);
         metric_set(reader->settings.waiting, 0);
         return;
     }
-    log_warn("cannot read %s (retrying in %d ms): %s", reader->settings.resumes_from, reader->retry_ms,
-             err.message);
-    reader->next_restore_ms = now_ms + reader->retry_ms;
-    reader->retry_ms = reader->retry_ms < RETRY_MAX_MS ? reader->retry_ms * 2 : RETRY_MAX_MS;
+    if (err.kind == ERROR_PERMANENT) {
+        reader->failure = err;
+        error_wrap(&reader->failure, "cannot read %s", reader->settings.resumes_from);
+        reader->failed = true;
+        return;
+    }
+    int wait_ms = backoff_next_ms(&reader->restore_backoff);
+    log_warn("cannot read %s (retrying in %d ms): %s", reader->settings.resumes_from, wait_ms, err.message);
+    reader->next_restore_ms = now_ms + wait_ms;
 }
 
 /* ---- reading (step 3) ------------------------------------------------------------------- */
@@ -134,20 +144,54 @@ static void wake_starved_fetcher(struct group_reader *reader)
     rd_kafka_topic_partition_list_destroy(positions);
 }
 
-rd_kafka_message_t *group_reader_poll(struct group_reader *reader, int timeout_ms)
+/* An error the consumer reported instead of a message. librdkafka retries what can be
+ * retried; an unknown topic that existed before has been deleted, which nothing mends. */
+static void handle_consumer_error(struct group_reader *reader, const rd_kafka_message_t *message)
 {
-    if (!reader->resumed && reader->partition_count > 0) {
-        try_restore(reader, timeout_ms);
-        return NULL;
+    rd_kafka_resp_err_t code = message->err;
+    if (code == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return;
+    if (code != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && code != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+        log_warn("kafka: %s", rd_kafka_message_errstr(message));
+        return;
     }
-    /* Behind the broker, or reading: look again soon, and wake the fetcher if it sleeps. */
-    bool watching = reader->flowing || reader->behind;
-    int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
-    rd_kafka_message_t *message = rd_kafka_consumer_poll(reader->consumer, wait_ms);
-    reader->flowing = message != NULL;
-    if (message == NULL && watching)
-        wake_starved_fetcher(reader);
-    return message;
+    struct error err;
+    const char *topic = reader->settings.member.topic;
+    if (kafka_partition_count(reader->consumer, topic, TOPIC_CHECK_TIMEOUT_MS, &err) >= 0 ||
+        err.kind != ERROR_PERMANENT) {
+        log_warn("kafka: %s", rd_kafka_message_errstr(message));
+    } else if (reader->ever_assigned) {
+        error_permanent(&reader->failure, "topic %s was deleted while it was being read", topic);
+        reader->failed = true;
+    } else {
+        log_warn("waiting for topic %s to be created", topic);
+    }
+}
+
+int group_reader_poll(struct group_reader *reader, int timeout_ms, rd_kafka_message_t **message, struct error *err)
+{
+    *message = NULL;
+    if (!reader->failed && !reader->resumed && reader->partition_count > 0) {
+        try_restore(reader, timeout_ms);
+    } else if (!reader->failed) {
+        /* Behind the broker, or reading: look again soon, and wake the fetcher if it sleeps. */
+        bool watching = reader->flowing || reader->behind;
+        int wait_ms = watching && timeout_ms > STARVED_AFTER_MS ? STARVED_AFTER_MS : timeout_ms;
+        *message = rd_kafka_consumer_poll(reader->consumer, wait_ms);
+        reader->flowing = *message != NULL;
+        if (*message == NULL && watching)
+            wake_starved_fetcher(reader);
+        if (*message != NULL && (*message)->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            handle_consumer_error(reader, *message);
+            rd_kafka_message_destroy(*message);
+            *message = NULL;
+        }
+    }
+    if (!reader->failed)
+        return 0;
+    if (err != NULL)
+        *err = reader->failure;
+    return -1;
 }
 
 /* ---- the rest of the life cycle --------------------------------------------------------- */
@@ -183,7 +227,7 @@ struct group_reader *group_reader_new(const struct group_reader_settings *settin
     }
     reader->settings = *settings;
     reader->handlers = *handlers;
-    reader->retry_ms = RETRY_MIN_MS;
+    backoff_init(&reader->restore_backoff, retry_seed());
     reader->consumer = kafka_group_consumer_new(&reader->settings.member, on_rebalance, reader, err);
     if (reader->consumer == NULL) {
         free(reader);
@@ -196,8 +240,7 @@ void group_reader_destroy(struct group_reader *reader)
 {
     if (reader == NULL)
         return;
-    rd_kafka_consumer_close(reader->consumer);
-    rd_kafka_destroy(reader->consumer);
+    kafka_consumer_close(reader->consumer, GROUP_READER_CLOSE_MS, on_rebalance);
     free(reader->partitions);
     free(reader);
 }

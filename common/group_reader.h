@@ -14,6 +14,11 @@
  *      everything is paused and step 2 runs again;
  *   5. before the partitions go to another member, handlers.revoked stores what it can.
  *
+ * Errors the consumer reports are logged here (librdkafka retries them), except one that
+ * no retry mends: the topic deleted after the reader was first assigned. Then, and when the
+ * daemon cannot hold an assignment (out of memory), group_reader_poll fails with the reason
+ * (ERROR_PERMANENT) for the daemon to stop. A topic that does not exist yet is waited for.
+ *
  * Everything runs on the daemon's thread: librdkafka calls the rebalance steps (1 and 5)
  * from inside group_reader_poll and group_reader_destroy.
  */
@@ -60,9 +65,10 @@ struct group_reader *group_reader_new(const struct group_reader_settings *settin
                                       const struct group_reader_handlers *handlers, struct error *err);
 
 /* Serves the group for at most timeout_ms (less while messages flow, to notice a sleeping
- * fetcher) and returns the next message, or NULL: none yet, or still restoring. The caller
- * owns the message: rd_kafka_message_destroy it. */
-rd_kafka_message_t *group_reader_poll(struct group_reader *reader, int timeout_ms);
+ * fetcher) and sets *message to the next message, or NULL: none yet, or still restoring.
+ * The caller owns the message: rd_kafka_message_destroy it. Returns 0, or -1 with err set
+ * (ERROR_PERMANENT) when the reader cannot go on (see above). */
+int group_reader_poll(struct group_reader *reader, int timeout_ms, rd_kafka_message_t **message, struct error *err);
 
 /* True once every assigned partition was restored and resumed (step 2 done). */
 bool group_reader_resumed(const struct group_reader *reader);
@@ -73,8 +79,9 @@ void group_reader_restart(struct group_reader *reader);
 /* The consumer, for commits and lag; owned by the reader. */
 rd_kafka_t *group_reader_consumer(const struct group_reader *reader);
 
-/* Leaves the group (handlers.revoked runs first while partitions are held) and frees the
- * reader. NULL does nothing. */
+/* Leaves the group (handlers.revoked runs first while partitions are held), waiting at
+ * most GROUP_READER_CLOSE_MS for the broker, and frees the reader. NULL does nothing. */
+#define GROUP_READER_CLOSE_MS 3000
 void group_reader_destroy(struct group_reader *reader);
 
 #endif

@@ -1,9 +1,12 @@
 #include "kafka.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "timestamp.h"
 
 /* Runs on librdkafka's internal threads; log.h is thread-safe. */
 static void forward_log(const rd_kafka_t *client, int syslog_level, const char *facility, const char *text)
@@ -81,18 +84,19 @@ rd_kafka_t *kafka_client_new(rd_kafka_type_t type, const char *brokers, const ch
 rd_kafka_t *kafka_group_consumer_new(const struct kafka_group_member *member, kafka_rebalance_fn *rebalance,
                                      void *opaque, struct error *err)
 {
+    const struct group_settings *group = member->group;
     char session_timeout[24], prefetch_messages[24], fetch_bytes[24];
-    snprintf(session_timeout, sizeof session_timeout, "%lld", member->session_timeout_ms);
-    snprintf(prefetch_messages, sizeof prefetch_messages, "%lld", member->prefetch_messages);
+    snprintf(session_timeout, sizeof session_timeout, "%lld", group->session_timeout_ms);
+    snprintf(prefetch_messages, sizeof prefetch_messages, "%lld", group->prefetch_messages);
     /* Fetch about a queue's worth per request (~100 bytes a message on the wire: JSON, key
      * and record header). Smaller fetches leave the queue refilling in steps, with stalls
      * between; twice that held up to two queues' worth per partition in fetch buffers
      * (bench/bridge-drain: ~2 MB more peak RSS for the same drain rate). */
-    long long bytes = member->prefetch_messages * 100;
+    long long bytes = group->prefetch_messages * 100;
     snprintf(fetch_bytes, sizeof fetch_bytes, "%lld", bytes < 65536 ? 65536 : bytes > 4194304 ? 4194304 : bytes);
     const char *properties[] = {
-        "group.id", member->group_id,
-        "group.instance.id", member->instance_id[0] != '\0' ? member->instance_id : NULL,
+        "group.id", group->group_id,
+        "group.instance.id", group->instance_id[0] != '\0' ? group->instance_id : NULL,
         "client.id", member->client_id,
         "session.timeout.ms", session_timeout,
         /* Positions live in PostgreSQL, with the data; Kafka's committed offsets are written
@@ -123,7 +127,7 @@ rd_kafka_t *kafka_group_consumer_new(const struct kafka_group_member *member, ka
         error_set(err, "subscribing to %s: %s", member->topic, rd_kafka_err2str(code));
         return NULL;
     }
-    log_info("consuming topic %s in group %s", member->topic, member->group_id);
+    log_info("consuming topic %s in group %s", member->topic, group->group_id);
     return consumer;
 }
 
@@ -141,12 +145,48 @@ int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms,
     int count = -1;
     if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
         count = metadata->topics[0].partition_cnt;
+    else if (metadata->topic_cnt == 1 && (metadata->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                                          metadata->topics[0].err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
+        error_permanent(err, "topic %s does not exist", topic);
     else if (metadata->topic_cnt == 1)
         error_set(err, "topic %s: %s", topic, rd_kafka_err2str(metadata->topics[0].err));
     else
-        error_set(err, "topic %s: not in the cluster's metadata", topic);
+        error_permanent(err, "topic %s does not exist", topic);
     rd_kafka_metadata_destroy(metadata);
     return count;
+}
+
+void kafka_consumer_close(rd_kafka_t *consumer, int deadline_ms, kafka_rebalance_fn *rebalance)
+{
+    if (consumer == NULL)
+        return;
+    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(consumer);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(consumer, queue);
+    bool closed = error == NULL;
+    if (error != NULL) {
+        log_warn("closing the Kafka consumer: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    int64_t give_up_ms = timestamp_monotonic_ms() + deadline_ms;
+    while (closed && !rd_kafka_consumer_closed(consumer)) {
+        if (timestamp_monotonic_ms() > give_up_ms) {
+            log_warn("the Kafka consumer did not close within %d ms (broker away?): leaving without it", deadline_ms);
+            closed = false;
+            break;
+        }
+        /* Polled as events, the revoke comes as one rather than through the callback:
+         * hand it to the callback, which must assign(NULL) for the close to go on. */
+        rd_kafka_event_t *event = rd_kafka_queue_poll(queue, 100);
+        if (event != NULL && rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE && rebalance != NULL)
+            rebalance(consumer, rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event),
+                      rd_kafka_opaque(consumer));
+        else if (event != NULL && rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE)
+            rd_kafka_assign(consumer, NULL);
+        if (event != NULL)
+            rd_kafka_event_destroy(event);
+    }
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_destroy_flags(consumer, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
 int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions)

@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "config.h"
 #include "error.h"
 
 /* Creates a client of `type` for `brokers`, applying `properties`, a NULL-terminated
@@ -24,11 +25,8 @@ typedef void kafka_rebalance_fn(rd_kafka_t *consumer, rd_kafka_resp_err_t code,
 struct kafka_group_member {
     const char *brokers;
     const char *topic;
-    const char *group_id;
-    const char *instance_id; /* static membership; "" for dynamic */
     const char *client_id;
-    long long session_timeout_ms;
-    long long prefetch_messages; /* queued per partition; the fetch size follows from it */
+    const struct group_settings *group;
 };
 
 /* Creates the member's consumer, subscribed to its topic, with `rebalance` (called from
@@ -40,8 +38,16 @@ struct kafka_group_member {
 rd_kafka_t *kafka_group_consumer_new(const struct kafka_group_member *member, kafka_rebalance_fn *rebalance,
                                      void *opaque, struct error *err);
 
+/* Leaves the group and closes the consumer, waiting at most `deadline_ms` (then it is
+ * destroyed without the goodbye: with the broker away, librdkafka's own close can take as
+ * long as the session timeout). The revoke the close makes goes to `rebalance` (the
+ * consumer's own callback; NULL for a consumer that assigns its partitions itself).
+ * Destroys the consumer. NULL does nothing. */
+void kafka_consumer_close(rd_kafka_t *consumer, int deadline_ms, kafka_rebalance_fn *rebalance);
+
 /* The number of partitions of `topic`, asking the cluster with a deadline. Returns -1
- * with err set when the topic does not exist or the cluster does not answer. */
+ * with err set when the topic does not exist (ERROR_PERMANENT: the cluster answered) or
+ * the cluster does not answer (ERROR_FAILED). */
 int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms, struct error *err);
 
 /* librdkafka 2.0 stops fetching a partition once its local queue reaches

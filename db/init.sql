@@ -1,5 +1,14 @@
--- tickerflow schema. Applied at every daemon start (under an advisory lock), so every
--- statement must be idempotent. Later migrations append here with IF NOT EXISTS guards.
+-- tickerflow schema. Applied by tickerflow-migrate (services/migrate) with the role that
+-- owns the schema, in one transaction under an advisory lock, at every start of the stack,
+-- so every statement must be idempotent. Later migrations append here with IF NOT EXISTS
+-- guards and raise DB_SCHEMA_VERSION (common/db.h). The daemons' own roles get their
+-- privileges from tickerflow-migrate too (docs/architecture.md, "Database roles").
+
+-- The versions applied; each daemon checks at connect time that its own is there.
+CREATE TABLE IF NOT EXISTS schema_version (
+    version    INTEGER     PRIMARY KEY,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
 
 -- One row per ticker change, written only by the bridge.
 CREATE TABLE IF NOT EXISTS records (

@@ -137,6 +137,8 @@ pg_data_dir() {
 
 # postgres_start DIR PORT: initdb on first use, start on 127.0.0.1:PORT (TCP only), and
 # create role and database 'tickerflow' (password 'tickerflow', the documented local default).
+# That role owns the schema; it may create roles, so that tickerflow-migrate can make each
+# daemon's own (database_migrate).
 postgres_start() {
   local dir=$1 port=$2 data
   mkdir -p "$dir"
@@ -153,9 +155,36 @@ postgres_start() {
   psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || return 1
 SELECT 'CREATE ROLE tickerflow LOGIN PASSWORD ''tickerflow'''
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tickerflow') \gexec
+ALTER ROLE tickerflow CREATEROLE;
 SELECT 'CREATE DATABASE tickerflow OWNER tickerflow'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'tickerflow') \gexec
 SQL
+}
+
+# database_migrate OWNER_URL: applies the schema and the daemons' roles (tickerflow-migrate,
+# built by scripts/build) to the database OWNER_URL names, as its owner.
+database_migrate() {
+  local daemon upper variable
+  for daemon in producer bridge aggregator api reader; do
+    upper=$(echo "$daemon" | tr '[:lower:]' '[:upper:]')
+    variable=${upper}_DB_PASSWORD
+    [ -z "${!variable:-}" ] || export "MIGRATE_${upper}_PASSWORD=${!variable}"
+  done
+  "${TICKERFLOW_BUILD_DIR:-$TICKERFLOW_ROOT/build}/services/migrate/tickerflow-migrate" --database-url "$1" \
+    --log-level "${MIGRATE_LOG_LEVEL:-warn}"
+}
+
+# role_url URL DAEMON: URL with the user and password of DAEMON's role (tickerflow_DAEMON;
+# its password from DAEMON_DB_PASSWORD, as in .env, else the local default), the role
+# tickerflow-migrate gives that daemon (database_migrate passes it the same passwords).
+role_url() {
+  local variable
+  variable="$(echo "$2" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
+  python3 -c 'import sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1]); role = "tickerflow_" + sys.argv[2]; password = sys.argv[3] or role
+host = p.hostname + (":%d" % p.port if p.port else "")
+print(u.urlunsplit((p.scheme, "%s:%s@%s" % (role, u.quote(password, safe=""), host), p.path, p.query, p.fragment)))' \
+    "$1" "$2" "${!variable:-}"
 }
 
 # postgres_stop DIR [remove]: stops the cluster of DIR; with "remove", deletes its files too.

@@ -9,7 +9,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
-#include "shutdown.h"
+#include "retry.h"
 #include "ticker.h"
 #include "timestamp.h"
 #include "window_book.h"
@@ -17,8 +17,6 @@
 #define WINDOW_LENGTH_US 60000000LL /* candles_1m */
 #define REPORT_INTERVAL_MS 60000
 #define IDLE_POLL_MS 100
-#define RETRY_MIN_MS 250
-#define RETRY_MAX_MS 8000
 #define WATERMARK_TIMEOUT_MS 10000
 
 struct aggregator_metrics {
@@ -26,6 +24,7 @@ struct aggregator_metrics {
     struct metric *late;        /* too late: their minute no longer takes corrections */
     struct metric *over_limit;  /* refused at max_tickers or max_held_ticks */
     struct metric *rejected;    /* malformed, or dated too far ahead */
+    struct metric *ahead;       /* dated past the clock: held without moving the watermark past it */
     struct metric *candles;     /* candle rows written (first writes and corrections) */
     struct metric *checkpoints;
     struct metric *windows;     /* held in memory */
@@ -211,13 +210,17 @@ int aggregator_time_to_checkpoint_ms(const struct aggregator *aggregator)
     return due_ms > 0 ? (int)due_ms : 0;
 }
 
-void aggregator_checkpoint(struct aggregator *aggregator)
+int aggregator_checkpoint(struct aggregator *aggregator, struct error *err)
 {
-    struct error err;
-    if (checkpoint(aggregator, &err) < 0) {
-        log_warn("checkpoint not stored (%s); restoring the state saved in PostgreSQL", err.message);
-        forget_positions(aggregator);
-    }
+    struct error failure;
+    if (checkpoint(aggregator, &failure) == 0)
+        return 0;
+    log_warn("checkpoint not stored (%s); restoring the state saved in PostgreSQL", failure.message);
+    forget_positions(aggregator);
+    if (failure.kind != ERROR_PERMANENT)
+        return 0;
+    *err = failure; /* the aggregator's role may not write, a table is gone: retrying cannot help */
+    return -1;
 }
 
 /* ---- assignment ------------------------------------------------------------------------- */
@@ -339,11 +342,8 @@ static struct group_reader *open_reader(struct aggregator *aggregator, struct er
         .member = {
             .brokers = aggregator->settings->shared.kafka_brokers,
             .topic = aggregator->settings->shared.kafka_topic,
-            .group_id = aggregator->settings->group_id,
-            .instance_id = aggregator->settings->instance_id,
             .client_id = "tickerflow-aggregator",
-            .session_timeout_ms = aggregator->settings->session_timeout_ms,
-            .prefetch_messages = aggregator->settings->prefetch_messages,
+            .group = &aggregator->settings->group,
         },
         .seek_timeout_ms = WATERMARK_TIMEOUT_MS,
         .resumes_from = "the state saved in PostgreSQL",
@@ -372,12 +372,35 @@ static bool accept_tick(struct aggregator *aggregator, const rd_kafka_message_t 
     return true;
 }
 
+/* How far a message's tick may move its partition's newest event time: the clock, the
+ * earlier of this aggregator's and the message's Kafka timestamp (the producer's clock, or
+ * the broker's; under a backlog the wall clock is far ahead of the ticks), plus
+ * aggregator.max_ahead_ms. A tick dated later (a producer with a wrong clock) is held in its
+ * minute without closing the minutes of the real ticks that follow it. */
+static int64_t newest_limit_us(const struct aggregator *aggregator, const rd_kafka_message_t *message)
+{
+    int64_t clock_us = timestamp_now_us();
+    rd_kafka_timestamp_type_t type;
+    int64_t timestamp_ms = rd_kafka_message_timestamp(message, &type);
+    if (timestamp_ms >= 0 && timestamp_ms * 1000 < clock_us)
+        clock_us = timestamp_ms * 1000;
+    return clock_us + aggregator->settings->max_ahead_ms * 1000;
+}
+
+static void report_ahead(struct aggregator *aggregator, const rd_kafka_message_t *message, const struct ticker *tick,
+                         int64_t limit_us)
+{
+    metric_add(aggregator->metrics.ahead, 1);
+    int64_t so_far = metric_value(aggregator->metrics.ahead);
+    if (so_far <= 10 || so_far % 1000 == 0)
+        log_warn("tick of %s at %s/%" PRId32 "@%" PRId64 " is dated %" PRId64 " ms past the clock: held in its minute, "
+                 "it moves the watermark no further than aggregator.max_ahead_ms past the clock (%" PRId64 " so far)",
+                 tick->name, rd_kafka_topic_name(message->rkt), message->partition, message->offset,
+                 (int64_t)((tick->time_us - limit_us) / 1000 + aggregator->settings->max_ahead_ms), so_far);
+}
+
 static void handle_message(struct aggregator *aggregator, const rd_kafka_message_t *message)
 {
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_warn("kafka: %s", rd_kafka_message_errstr(message));
-        return;
-    }
     struct partition_state *state = state_of(aggregator, message->partition);
     /* Drop what was fetched before a seek (older than expected). */
     if (state == NULL || state->book == NULL || (state->next >= 0 && message->offset < state->next))
@@ -399,8 +422,13 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
         }
         return;
     }
+    /* A replayed message was counted before the restore, and the newest time restored covers
+     * it: it must not move the watermark again (the clock has moved on since). */
+    int64_t limit_us = first_reading ? newest_limit_us(aggregator, message) : WINDOW_BOOK_NO_TIME;
+    if (first_reading && tick.time_us > limit_us)
+        report_ahead(aggregator, message, &tick, limit_us);
     enum window_verdict verdict;
-    if (window_book_add(state->book, &tick, message->offset, &verdict, &err) < 0) {
+    if (window_book_add(state->book, &tick, message->offset, limit_us, &verdict, &err) < 0) {
         log_error("cannot add the message at %" PRId32 "@%" PRId64 ": %s; restoring from PostgreSQL",
                   message->partition, message->offset, err.message);
         forget_positions(aggregator);
@@ -451,19 +479,27 @@ static void advance_idle_partitions(struct aggregator *aggregator)
     }
 }
 
-void aggregator_poll(struct aggregator *aggregator, int timeout_ms)
+int aggregator_poll(struct aggregator *aggregator, int timeout_ms, struct error *err)
 {
-    rd_kafka_message_t *message = group_reader_poll(aggregator->reader, timeout_ms);
+    rd_kafka_message_t *message;
+    if (group_reader_poll(aggregator->reader, timeout_ms, &message, err) < 0)
+        return -1;
     if (message == NULL) {
         if (group_reader_resumed(aggregator->reader))
             advance_idle_partitions(aggregator);
-        return;
+        return 0;
     }
     handle_message(aggregator, message);
     rd_kafka_message_destroy(message);
+    return 0;
 }
 
 /* ---- life cycle ------------------------------------------------------------------------- */
+
+static int connect_store(void *store, struct error *err)
+{
+    return candle_store_connect(store, err);
+}
 
 struct aggregator *aggregator_open(const struct aggregator_settings *settings, struct error *err)
 {
@@ -486,6 +522,9 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
                                       "ticks or aggregator.max_tickers tickers"),
         .rejected = metrics_counter("tickerflow_aggregator_rejected_total",
                                     "Messages refused: malformed, or dated too far past their Kafka timestamp"),
+        .ahead = metrics_counter("tickerflow_aggregator_ahead_ticks_total",
+                                 "Ticks dated more than aggregator.max_ahead_ms past the clock: held in their minute "
+                                 "without moving the watermark past the clock"),
         .candles = metrics_counter("tickerflow_aggregator_candles_written_total",
                                    "Candle rows written to candles_1m (first writes and corrections)"),
         .checkpoints = metrics_counter("tickerflow_aggregator_checkpoints_total", "Checkpoints committed"),
@@ -502,17 +541,11 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
                                            "How long each checkpoint's transaction took", CHECKPOINT_BOUNDS,
                                            sizeof CHECKPOINT_BOUNDS / sizeof CHECKPOINT_BOUNDS[0]),
     };
-    if ((aggregator->store = candle_store_new(settings->shared.database_url, settings->group_id,
+    if ((aggregator->store = candle_store_new(settings->shared.database_url, settings->group.group_id,
                                               settings->shared.kafka_topic, err)) == NULL)
         goto fail;
-    int backoff_ms = RETRY_MIN_MS;
-    while (candle_store_connect(aggregator->store, err) < 0) {
-        if (shutdown_requested())
-            goto fail;
-        log_warn("PostgreSQL unavailable (retrying in %d ms): %s", backoff_ms, err->message);
-        shutdown_sleep_ms(backoff_ms);
-        backoff_ms = backoff_ms < RETRY_MAX_MS ? backoff_ms * 2 : RETRY_MAX_MS;
-    }
+    if (retry_until("connecting to PostgreSQL", connect_store, aggregator->store, NULL, err) < 0)
+        goto fail;
     if ((aggregator->reader = open_reader(aggregator, err)) == NULL)
         goto fail;
     return aggregator;

@@ -25,19 +25,23 @@
 struct aggregator;
 
 /* Creates the consumer (subscribed to the topic) and the store, and connects to Postgres,
- * waiting with backoff until it answers or shutdown is requested. `settings` must outlive
- * the aggregator. Destroy with aggregator_close. */
+ * waiting with backoff until it answers (err: ERROR_STOPPED if a stop is requested
+ * meanwhile, ERROR_PERMANENT if it refuses the aggregator's credentials). `settings` must
+ * outlive the aggregator. Destroy with aggregator_close. */
 struct aggregator *aggregator_open(const struct aggregator_settings *settings, struct error *err);
 
 /* Waits up to `timeout_ms` for one message and adds it to its partition's book. While
- * positions are unknown, instead tries to restore them from Postgres, with backoff. */
-void aggregator_poll(struct aggregator *aggregator, int timeout_ms);
+ * positions are unknown, instead tries to restore them from Postgres, with backoff.
+ * Returns 0, or -1 with err set (ERROR_PERMANENT) when the aggregator cannot go on (the
+ * topic was deleted, out of memory). */
+int aggregator_poll(struct aggregator *aggregator, int timeout_ms, struct error *err);
 
 /* Milliseconds until the next checkpoint is due (100 when nothing changed). */
 int aggregator_time_to_checkpoint_ms(const struct aggregator *aggregator);
 
-/* Commits what changed. On failure pauses until the state is restored from Postgres. */
-void aggregator_checkpoint(struct aggregator *aggregator);
+/* Commits what changed. On failure pauses until the state is restored from Postgres;
+ * returns -1 (err set) only for a failure no retry mends (its role may not write). */
+int aggregator_checkpoint(struct aggregator *aggregator, struct error *err);
 
 /* Logs totals every minute, if anything happened. */
 void aggregator_report(struct aggregator *aggregator);

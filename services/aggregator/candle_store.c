@@ -167,7 +167,7 @@ int candle_store_connect(struct candle_store *store, struct error *err)
     store->connection = db_connect(store->database_url, "tickerflow-aggregator", err);
     if (store->connection == NULL)
         return -1;
-    if (db_ensure_schema(store->connection, err) < 0) {
+    if (db_check_schema(store->connection, err) < 0) {
         disconnect(store);
         return -1;
     }

@@ -3,6 +3,9 @@
  * in its own consumer group, keeps event-time one-minute windows per ticker and upserts
  * each closed window's candle into candles_1m, with the offsets behind it in the same
  * transaction.
+ *
+ * Exit codes: 0 after SIGINT/SIGTERM, 1 when the aggregator cannot go on (the reason is
+ * logged), 2 for a usage error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,34 +38,31 @@ int main(int argc, char **argv)
     if (!config_load_daemon(&AGGREGATOR_CONFIG, argc, argv, &settings, &settings.shared, "aggregator", &exit_code))
         return exit_code;
 
-    struct error err;
+    struct error err = {0};
     struct aggregator *aggregator = NULL;
     struct admin_server *admin = NULL;
-    exit_code = EXIT_FAILURE;
-    if (shutdown_init(NULL, NULL, &err) < 0 ||
-        (settings.admin_port > 0 &&
-         (admin = admin_server_start((int)settings.admin_port, is_healthy, NULL, &err)) == NULL) ||
-        (aggregator = aggregator_open(&settings, &err)) == NULL) {
-        if (shutdown_requested())
-            exit_code = EXIT_SUCCESS; /* stopped while still starting */
-        else
-            log_error("%s", err.message);
-        goto done;
-    }
+    int rc = shutdown_init(NULL, NULL, SHUTDOWN_DEADLINE_MS, &err);
+    if (rc == 0 && settings.admin_port > 0 &&
+        (admin = admin_server_start((int)settings.admin_port, is_healthy, NULL, &err)) == NULL)
+        rc = -1;
+    if (rc == 0 && (aggregator = aggregator_open(&settings, &err)) == NULL)
+        rc = -1;
 
     atomic_store(&running_aggregator, aggregator);
-    while (!shutdown_requested()) {
-        aggregator_poll(aggregator, aggregator_time_to_checkpoint_ms(aggregator));
-        if (aggregator_time_to_checkpoint_ms(aggregator) == 0)
-            aggregator_checkpoint(aggregator);
+    while (rc == 0 && !shutdown_requested()) {
+        rc = aggregator_poll(aggregator, aggregator_time_to_checkpoint_ms(aggregator), &err);
+        if (rc == 0 && aggregator_time_to_checkpoint_ms(aggregator) == 0)
+            rc = aggregator_checkpoint(aggregator, &err);
         aggregator_report(aggregator);
     }
-    exit_code = EXIT_SUCCESS;
+    if (rc == 0)
+        error_stopped(&err, "consuming");
+    shutdown_stopping();
 
-done:
     admin_server_stop(admin); /* first: its health check reads the aggregator */
     atomic_store(&running_aggregator, NULL);
     aggregator_close(aggregator);
+    exit_code = shutdown_exit_code(&err);
     log_info("stopped");
     config_free(&AGGREGATOR_CONFIG, &settings);
     return exit_code;

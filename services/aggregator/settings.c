@@ -6,14 +6,11 @@
 
 static const struct config_option OPTIONS[] = {
     CONFIG_SHARED_OPTIONS(struct aggregator_settings, shared),
-    {"aggregator.group_id", "group-id", CONFIG_STRING, FIELD(group_id), "tickerflow-aggregator", 1, 0, NULL,
-     "Kafka consumer group; aggregators in one group split the partitions (its state in PostgreSQL is kept "
-     "per group)"},
-    {"aggregator.instance_id", "instance-id", CONFIG_STRING, FIELD(instance_id), "", 0, 0, NULL,
-     "static group membership: an aggregator restarted with the same id takes its partitions back at once "
-     "(empty: dynamic membership)"},
-    {"aggregator.session_timeout_ms", "session-timeout-ms", CONFIG_INT, FIELD(session_timeout_ms), "45000", 6000,
-     300000, NULL, "how long the group waits for a silent aggregator before giving its partitions to the others"},
+    CONFIG_GROUP_OPTIONS(struct aggregator_settings, group, "aggregator", "aggregator", "tickerflow-aggregator",
+                         "10000",
+                         "messages fetched ahead per partition: more evens out a backlog's drain, fewer uses less "
+                         "memory (3000: ~31 MB and ~360k msgs/s, 10000: ~60 MB and 560-840k msgs/s in "
+                         "bench/aggregator-drain)"),
     {"aggregator.out_of_orderness_ms", "out-of-orderness-ms", CONFIG_INT, FIELD(out_of_orderness_ms), "2000", 0,
      3600000, NULL,
      "how far the watermark trails the newest tick's time: a minute's candle is written once a tick this much "
@@ -22,8 +19,13 @@ static const struct config_option OPTIONS[] = {
      86400000, NULL,
      "how long after its close a minute still takes late ticks (each rewrites its candle); later ones are "
      "counted and dropped"},
+    {"aggregator.max_ahead_ms", "max-ahead-ms", CONFIG_INT, FIELD(max_ahead_ms), "1000", 0, 86400000, NULL,
+     "a tick dated further than this past the clock (the earlier of the aggregator's and its Kafka timestamp) "
+     "moves the watermark only that far: it waits in its minute, which closes when real ticks reach it, so a "
+     "producer with a wrong clock cannot close the minutes of the others (counted, logged)"},
     {"aggregator.max_future_ms", "max-future-ms", CONFIG_INT, FIELD(max_future_ms), "300000", 0, 86400000, NULL,
-     "refuse ticks whose time is this far past their Kafka timestamp: one would close every open minute at once"},
+     "refuse ticks whose time is this far past their Kafka timestamp (a tick held that long pins the replay of "
+     "a restart; records still has it)"},
     {"aggregator.idle_timeout_ms", "idle-timeout-ms", CONFIG_INT, FIELD(idle_timeout_ms), "30000", 0, 3600000, NULL,
      "a partition silent this long is taken to move on in event time like the clock, so its last minutes close "
      "(and are written) although no later tick comes (0: never)"},
@@ -36,10 +38,6 @@ static const struct config_option OPTIONS[] = {
     {"aggregator.checkpoint_interval_ms", "checkpoint-interval-ms", CONFIG_INT, FIELD(checkpoint_interval_ms),
      "1000", 10, 60000, NULL,
      "how often closed candles and the offsets behind them are committed to PostgreSQL (one transaction)"},
-    {"aggregator.prefetch_messages", "prefetch-messages", CONFIG_INT, FIELD(prefetch_messages), "10000", 100,
-     1000000, NULL,
-     "messages fetched ahead per partition: more evens out a backlog's drain, fewer uses less memory (3000: "
-     "~31 MB and ~360k msgs/s, 10000: ~60 MB and 560-840k msgs/s in bench/aggregator-drain)"},
     {"aggregator.admin_port", "admin-port", CONFIG_INT, FIELD(admin_port), "9104", 0, 65535, NULL,
      "port of /healthz and /metrics (0: off)"},
 };

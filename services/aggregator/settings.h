@@ -5,17 +5,15 @@
 
 struct aggregator_settings {
     struct shared_settings shared;
-    char *group_id;
-    char *instance_id;
-    long long session_timeout_ms;
+    struct group_settings group;
     long long out_of_orderness_ms;
     long long allowed_lateness_ms;
+    long long max_ahead_ms;
     long long max_future_ms;
     long long idle_timeout_ms;
     long long max_tickers;
     long long max_held_ticks;
     long long checkpoint_interval_ms;
-    long long prefetch_messages;
     long long admin_port;
 };
 

@@ -154,9 +154,7 @@ static struct ticker_windows *ticker_named(struct window_book *book, const char 
 
 static int64_t window_start(const struct window_book *book, int64_t time_us)
 {
-    int64_t length = book->rules.length_us;
-    int64_t start = time_us / length * length;
-    return start > time_us ? start - length : start; /* floor for times before the epoch */
+    return candle_window_start(time_us, book->rules.length_us);
 }
 
 int64_t window_book_newest_us(const struct window_book *book)
@@ -253,9 +251,10 @@ static int insert_tick(struct window *window, struct tick tick, size_t *index, s
     return 0;
 }
 
-int window_book_add(struct window_book *book, const struct ticker *tick, int64_t offset,
+int window_book_add(struct window_book *book, const struct ticker *tick, int64_t offset, int64_t newest_limit_us,
                     enum window_verdict *verdict, struct error *err)
 {
+    int64_t moves_to_us = tick->time_us < newest_limit_us ? tick->time_us : newest_limit_us;
     int64_t start_us = window_start(book, tick->time_us);
     if (is_purged(book, start_us)) {
         *verdict = WINDOW_TOO_LATE;
@@ -267,7 +266,7 @@ int window_book_add(struct window_book *book, const struct ticker *tick, int64_t
         (rules->max_ticks > 0 && book->held_ticks >= rules->max_ticks)) {
         /* Its time still moves the watermark: a full book must go on closing and purging
          * windows, or it would stay full for good. */
-        window_book_advance_newest(book, tick->time_us);
+        window_book_advance_newest(book, moves_to_us);
         *verdict = WINDOW_OVER_LIMIT;
         return 0;
     }
@@ -283,8 +282,7 @@ int window_book_add(struct window_book *book, const struct ticker *tick, int64_t
     size_t position = (size_t)(window - ticker->windows);
     if (index == window->count - 1 && position + 1 < ticker->count)
         ticker->windows[position + 1].dirty = true;
-    if (book->newest_us == WINDOW_BOOK_NO_TIME || tick->time_us > book->newest_us)
-        book->newest_us = tick->time_us;
+    window_book_advance_newest(book, moves_to_us);
     *verdict = WINDOW_ACCEPTED;
     return 0;
 }
@@ -306,25 +304,12 @@ static void compute_candle(const struct window_book *book, const struct ticker_w
                            struct candle *candle)
 {
     const struct window *window = &ticker->windows[position];
-    *candle = (struct candle){.start_us = window->start_us, .end_us = window->start_us + book->rules.length_us};
-    memcpy(candle->name, ticker->name, sizeof candle->name);
-    candle->open = window->ticks[0].value;
-    candle->close = window->ticks[window->count - 1].value;
-    candle->high = candle->low = candle->open;
+    candle_start(candle, ticker->name, window->start_us, book->rules.length_us);
     const struct tick *before = tick_before(ticker, position);
     for (size_t i = 0; i < window->count; i++) {
-        int32_t value = window->ticks[i].value;
-        if (value > candle->high)
-            candle->high = value;
-        if (value < candle->low)
-            candle->low = value;
-        if (before != NULL) {
-            candle->up_moves += value > before->value;
-            candle->down_moves += value < before->value;
-        }
+        candle_add(candle, window->ticks[i].value, before != NULL ? &before->value : NULL);
         before = &window->ticks[i];
     }
-    candle->ticks = (int64_t)window->count;
 }
 
 static int emit_closed(struct window_book *book, struct ticker_windows *ticker, window_candle_fn *on_candle,

@@ -2,21 +2,22 @@
  * The candle math of the aggregator: event-time tumbling windows over the tickers of one
  * Kafka partition. Pure (no I/O), so it is unit-tested on its own.
  *
- * A tick at event time t belongs to the window [s, s + length) with s = floor(t / length)
- * × length, aligned to the Unix epoch. Per window and ticker the candle holds:
- *   open / close  the value of the window's first / last tick in event-time order
- *                 (ticks with equal times keep their order in the partition),
- *   high / low    the largest / smallest value,
- *   up / down     how many of its ticks moved the ticker up / down from the tick before it
- *                 in event time, which may lie in an earlier window: summed over windows,
- *                 the moves add up exactly, so larger candles roll up by plain sums,
- *   ticks         how many ticks it holds.
+ * A tick at event time t belongs to its window (common/candle.h: windows aligned to the
+ * Unix epoch); per window and ticker the book keeps the ticks in event-time order (ticks
+ * with equal times keep their order in the partition) and computes the candle with
+ * candle.h's arithmetic, each move measured from the ticker's tick before in event time,
+ * which may lie in an earlier window.
  *
  * The watermark is the newest event time seen in the partition minus the allowed
  * out-of-orderness. A window closes (its candle is emitted) once the watermark reaches its
  * end. It is kept for `allowed_lateness` more: a tick arriving meanwhile corrects it, and
  * the corrected candle is emitted again. After that the window is purged and a tick for it
  * is too late: refused, never applied.
+ *
+ * How far one tick may move the newest time is the caller's to bound (a limit per tick):
+ * a tick dated past the limit (a producer with a wrong clock) is held in its window like
+ * any other, but moves the newest time only to the limit, so it cannot close the windows
+ * of the real ticks that follow it.
  *
  * Restarts: everything the book holds can be rebuilt by restoring the watermark and the
  * anchors (the last tick of each ticker's purged windows) and re-adding the messages from
@@ -31,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "candle.h"
 #include "error.h"
 #include "ticker.h"
 
@@ -46,14 +48,6 @@ struct window_rules {
      * new names would grow it without them. */
     size_t max_tickers;            /* distinct tickers held */
     size_t max_ticks;              /* ticks held, over all windows */
-};
-
-/* One ticker's candle of one window: plain data. */
-struct candle {
-    char name[TICKER_NAME_MAX + 1];
-    int64_t start_us, end_us;
-    int32_t open, high, low, close;
-    int64_t up_moves, down_moves, ticks;
 };
 
 enum window_verdict {
@@ -83,9 +77,14 @@ int window_book_restore_anchor(struct window_book *book, const char *name, int64
  * last minute would otherwise never close. WINDOW_BOOK_NO_TIME changes nothing. */
 void window_book_advance_newest(struct window_book *book, int64_t newest_event_us);
 
+/* No bound on how far a tick moves the newest event time. */
+#define WINDOW_BOOK_NO_LIMIT INT64_MAX
+
 /* Adds one tick, read at `offset` of the partition (offsets only grow between restores).
+ * The newest event time moves to the tick's time, but no further than `newest_limit_us`
+ * (WINDOW_BOOK_NO_LIMIT: no bound; WINDOW_BOOK_NO_TIME: not at all, for a replay).
  * Fails only when out of memory; *verdict says whether the tick was applied. */
-int window_book_add(struct window_book *book, const struct ticker *tick, int64_t offset,
+int window_book_add(struct window_book *book, const struct ticker *tick, int64_t offset, int64_t newest_limit_us,
                     enum window_verdict *verdict, struct error *err);
 
 /* The newest event time seen, and the watermark; WINDOW_BOOK_NO_TIME before any. */

@@ -111,17 +111,18 @@ struct frame *frame_new_error(const char *code, const char *reason, const char *
     return frame_from_json(object);
 }
 
-struct frame *frame_new_candle(const char *name, const struct live_candle *candle)
+struct frame *frame_new_candle(const char *name, const struct live_candle *live)
 {
     char start[TIMESTAMP_TEXT_SIZE], end[TIMESTAMP_TEXT_SIZE], json[384];
+    const struct candle *candle = &live->candle;
     timestamp_format(candle->start_us, start);
-    timestamp_format(candle->start_us + LIVE_CANDLE_LENGTH_US, end);
+    timestamp_format(candle->end_us, end);
     int length = snprintf(json, sizeof json,
                           "{\"type\":\"candle\",\"name\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"open\":%d,"
                           "\"high\":%d,\"low\":%d,\"close\":%d,\"up_moves\":%" PRId64 ",\"down_moves\":%" PRId64
                           ",\"ticks\":%" PRId64 ",\"partial\":%s}",
                           name, start, end, (int)candle->open, (int)candle->high, (int)candle->low, (int)candle->close,
-                          candle->up_moves, candle->down_moves, candle->ticks, candle->partial ? "true" : "false");
+                          candle->up_moves, candle->down_moves, candle->ticks, live->partial ? "true" : "false");
     return frame_new(json, (size_t)length);
 }
 

@@ -1,6 +1,7 @@
 #include "history_store.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,10 +14,11 @@
 #include "timestamp.h"
 
 struct history_store {
-    char *database_url;
-    int query_timeout_ms;
-    struct metric *timeouts; /* queries PostgreSQL cancelled at query_timeout_ms (shared, not owned) */
+    const struct history_store_settings *settings;
     PGconn *connection;
+    pthread_mutex_t lock; /* guards the two below, which history_store_interrupt reads */
+    PGcancel *cancel;     /* of `connection`, while there is one */
+    bool interrupted;
 };
 
 /* Distinct names by skipping through records_name_time_idx (one index probe per ticker,
@@ -29,7 +31,8 @@ static const char TICKERS_SQL[] =
     "  FROM names WHERE names.name IS NOT NULL)"
     " SELECT n.name, l.value, (extract(epoch FROM l.time) * 1000000)::bigint"
     " FROM names n CROSS JOIN LATERAL"
-    "  (SELECT value, time FROM records WHERE records.name = n.name ORDER BY time DESC, id DESC LIMIT 1) l"
+    "  (SELECT value, time FROM records WHERE records.name = n.name AND time <= $1"
+    "   ORDER BY time DESC, id DESC LIMIT 1) l"
     " WHERE n.name IS NOT NULL ORDER BY n.name";
 
 /* The newest $4 points of the range (one more, to tell whether it was truncated),
@@ -40,11 +43,11 @@ static const char HISTORY_SQL[] =
     "  ORDER BY time DESC, id DESC LIMIT $4 + 1) newest"
     " ORDER BY time, id";
 
-/* A resume: the newest $3 + 1 values from $2 on (one more to tell truncation; the value
- * at exactly $2, if stored, is the client's last one), oldest first. */
+/* A resume: the newest $3 + 1 values from $2 to $4 (one more to tell truncation; the
+ * value at exactly $2, if stored, is the client's last one), oldest first. */
 static const char RESUME_SQL[] =
     "SELECT value, (extract(epoch FROM time) * 1000000)::bigint FROM"
-    " (SELECT time, value, id FROM records WHERE name = $1 AND time >= $2"
+    " (SELECT time, value, id FROM records WHERE name = $1 AND time >= $2 AND time <= $4"
     "  ORDER BY time DESC, id DESC LIMIT $3 + 2) newest"
     " ORDER BY time, id";
 static const char EXISTS_SQL[] = "SELECT EXISTS (SELECT 1 FROM records WHERE name = $1)";
@@ -148,25 +151,27 @@ static void set_body(struct query_job *job, struct text *text)
     job->body_length = text->length;
 }
 
-struct history_store *history_store_new(const char *database_url, int query_timeout_ms, struct metric *timeouts)
+struct history_store *history_store_new(const struct history_store_settings *settings)
 {
     struct history_store *store = calloc(1, sizeof *store);
-    if (store != NULL && (store->database_url = strdup(database_url)) == NULL) {
-        free(store);
-        store = NULL;
-    }
-    if (store != NULL) {
-        store->query_timeout_ms = query_timeout_ms;
-        store->timeouts = timeouts;
-    }
+    if (store == NULL)
+        return NULL;
+    store->settings = settings;
+    pthread_mutex_init(&store->lock, NULL);
     return store;
+}
+
+/* The newest time an answer may reach: values dated later are not due yet. */
+static int64_t due_until_us(const struct history_store *store)
+{
+    return timestamp_now_us() + store->settings->max_ahead_ms * 1000;
 }
 
 /* A runaway query must not hold a worker: Postgres cancels it after the timeout. */
 static int limit_query_time(struct history_store *store, struct error *err)
 {
     char timeout[24];
-    snprintf(timeout, sizeof timeout, "%d", store->query_timeout_ms);
+    snprintf(timeout, sizeof timeout, "%d", store->settings->query_timeout_ms);
     const char *params[] = {timeout};
     PGresult *result = PQexecParams(store->connection, "SELECT set_config('statement_timeout', $1, false)", 1,
                                     NULL, params, NULL, NULL, 0);
@@ -177,13 +182,64 @@ static int limit_query_time(struct history_store *store, struct error *err)
     return rc;
 }
 
+static void disconnect(struct history_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    PQfreeCancel(store->cancel);
+    store->cancel = NULL;
+    pthread_mutex_unlock(&store->lock);
+    PQfinish(store->connection);
+    store->connection = NULL;
+}
+
+static int connect_store(struct history_store *store, struct error *err)
+{
+    store->connection = db_connect(store->settings->database_url, "tickerflow-api", err);
+    if (store->connection == NULL || db_check_schema(store->connection, err) < 0 || limit_query_time(store, err) < 0) {
+        disconnect(store);
+        return -1;
+    }
+    pthread_mutex_lock(&store->lock);
+    store->cancel = PQgetCancel(store->connection);
+    pthread_mutex_unlock(&store->lock);
+    return 0;
+}
+
 void history_store_destroy(struct history_store *store)
 {
     if (store == NULL)
         return;
-    PQfinish(store->connection);
-    free(store->database_url);
+    disconnect(store);
+    pthread_mutex_destroy(&store->lock);
     free(store);
+}
+
+void history_store_interrupt(struct history_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    store->interrupted = true;
+    char reason[256];
+    if (store->cancel != NULL && !PQcancel(store->cancel, reason, sizeof reason))
+        log_debug("cancelling a query at stop: %s", reason);
+    pthread_mutex_unlock(&store->lock);
+}
+
+static bool is_interrupted(struct history_store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    bool interrupted = store->interrupted;
+    pthread_mutex_unlock(&store->lock);
+    return interrupted;
+}
+
+int history_store_check(const struct history_store_settings *settings, struct error *err)
+{
+    struct history_store *store = history_store_new(settings);
+    if (store == NULL)
+        return error_set(err, "out of memory");
+    int rc = connect_store(store, err);
+    history_store_destroy(store);
+    return rc;
 }
 
 static void format_time(int64_t microseconds, char out[TIMESTAMP_TEXT_SIZE])
@@ -196,40 +252,40 @@ static void format_time(int64_t microseconds, char out[TIMESTAMP_TEXT_SIZE])
  * when the database is unavailable. */
 static PGresult *run_query(struct history_store *store, const char *sql, int count, const char *const *params)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0; attempt < 2 && !is_interrupted(store); attempt++) {
         struct error err;
-        if (store->connection == NULL) {
-            store->connection = db_connect(store->database_url, "tickerflow-api", &err);
-            if (store->connection == NULL || db_ensure_schema(store->connection, &err) < 0 ||
-                limit_query_time(store, &err) < 0) {
-                log_warn("query: %s", err.message);
-                PQfinish(store->connection);
-                store->connection = NULL;
-                return NULL;
-            }
+        if (store->connection == NULL && connect_store(store, &err) < 0) {
+            log_warn("query: %s", err.message);
+            return NULL;
         }
         PGresult *result = PQexecParams(store->connection, sql, count, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(result) == PGRES_TUPLES_OK)
             return result;
         db_error(store->connection, result, "query", &err);
         const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+        if (is_interrupted(store)) {
+            PQclear(result);
+            return NULL; /* cancelled for a stop: nobody waits for the answer */
+        }
         if (state != NULL && strcmp(state, "57014") == 0) { /* query_canceled: the statement timeout */
-            metric_add(store->timeouts, 1);
-            error_wrap(&err, "over api.query_timeout_ms (%d ms)", store->query_timeout_ms);
+            metric_add(store->settings->timeouts, 1);
+            error_wrap(&err, "over api.query_timeout_ms (%d ms)", store->settings->query_timeout_ms);
         }
         PQclear(result);
         log_warn("%s", err.message);
         if (PQstatus(store->connection) == CONNECTION_OK)
             return NULL;
-        PQfinish(store->connection);
-        store->connection = NULL;
+        disconnect(store);
     }
     return NULL;
 }
 
 static void answer_tickers(struct history_store *store, struct query_job *job)
 {
-    PGresult *result = run_query(store, TICKERS_SQL, 0, NULL);
+    char until[TIMESTAMP_TEXT_SIZE];
+    format_time(due_until_us(store), until);
+    const char *const params[] = {until};
+    PGresult *result = run_query(store, TICKERS_SQL, 1, params);
     if (result == NULL) {
         set_error(job, 503, "database unavailable");
         return;
@@ -367,7 +423,8 @@ static void answer_history(struct history_store *store, struct query_job *job)
     const struct history_query *query = &job->history;
     char from_text[TIMESTAMP_TEXT_SIZE], to_text[TIMESTAMP_TEXT_SIZE], count_text[16];
     format_time(query->from_us, from_text);
-    format_time(query->to_us, to_text);
+    /* Without `to`: what is due now (a value dated past the clock comes live, in its time). */
+    format_time(query->to_us == INT64_MAX ? due_until_us(store) : query->to_us, to_text);
     snprintf(count_text, sizeof count_text, "%d", query->max_points > 0 ? query->max_points : query->limit);
     const char *const params[] = {query->name, from_text, to_text, count_text};
     if (query->max_points > 0) {
@@ -440,11 +497,12 @@ static void answer_resume(struct history_store *store, struct query_job *job)
 {
     const struct resume_query *query = &job->resume;
     struct resume_rows *rows = &job->rows;
-    char since_text[TIMESTAMP_TEXT_SIZE], limit_text[16];
+    char since_text[TIMESTAMP_TEXT_SIZE], limit_text[16], until_text[TIMESTAMP_TEXT_SIZE];
     format_time(query->since_us, since_text);
     snprintf(limit_text, sizeof limit_text, "%d", query->limit);
-    const char *const params[] = {query->name, since_text, limit_text};
-    PGresult *result = run_query(store, RESUME_SQL, 3, params);
+    format_time(due_until_us(store), until_text);
+    const char *const params[] = {query->name, since_text, limit_text, until_text};
+    PGresult *result = run_query(store, RESUME_SQL, 4, params);
     if (result == NULL) {
         rows->failed = true;
         return;

@@ -1,25 +1,49 @@
 /*
  * The API's reads of `records` and `candles_1m`: the ticker list with latest values, a
- * ticker's history and its candles. Each store owns one Postgres connection and is used by one worker thread.
- * SQL is parameterised; the answer is an HTTP status and a JSON body.
+ * ticker's history and its candles, and WebSocket resumes. Each store owns one Postgres
+ * connection and is used by one query-pool worker thread (history_store_interrupt may be
+ * called from any thread). SQL is parameterised; the answer is an HTTP status and a JSON
+ * body, or rows.
+ *
+ * Values dated more than `max_ahead_ms` past the clock (a producer with a wrong clock) are
+ * not due yet: the latest values, a history without `to` and resumes stop at the clock
+ * plus that margin, so no answer puts a client's position ahead of the live stream.
  */
 #ifndef API_HISTORY_STORE_H
 #define API_HISTORY_STORE_H
 
+#include <stdint.h>
+
+#include "error.h"
 #include "metrics.h"
-#include "query_pool.h"
+#include "query_job.h"
+
+struct history_store_settings {
+    const char *database_url;
+    int query_timeout_ms;   /* PostgreSQL cancels a query running longer (answered 503) */
+    int64_t max_ahead_ms;   /* see above */
+    struct metric *timeouts; /* counts those cancellations; registered by the caller (may be NULL) */
+};
 
 struct history_store;
 
-/* Does not connect yet; the first query does. `database_url` is copied. Queries running
- * longer than `query_timeout_ms` are cancelled (answered 503) and counted in `timeouts`
- * (registered by the caller on the main thread; may be NULL). */
-struct history_store *history_store_new(const char *database_url, int query_timeout_ms, struct metric *timeouts);
+/* Does not connect yet; the first query does. `settings` must outlive the store. NULL
+ * when out of memory. */
+struct history_store *history_store_new(const struct history_store_settings *settings);
 void history_store_destroy(struct history_store *store);
 
 /* Runs the job's query and sets job->status and job->body (200 with data, 404 for an
- * unknown ticker, 503 when the database is unavailable). Reconnects once on a broken
- * connection. */
+ * unknown ticker, 503 when the database is unavailable or the store was interrupted), or
+ * job->rows for a resume. Reconnects once on a broken connection. */
 void history_store_answer(struct history_store *store, struct query_job *job);
+
+/* Cancels the query under way, if any, and makes every later answer a 503 at once: for
+ * a stop. Any thread. */
+void history_store_interrupt(struct history_store *store);
+
+/* One connection at start-up, to tell a setting that can never work (credentials
+ * rejected, no such database: ERROR_PERMANENT) from a database that is only away
+ * (ERROR_FAILED: the server starts anyway and answers 503 until it is back). */
+int history_store_check(const struct history_store_settings *settings, struct error *err);
 
 #endif

@@ -1,36 +1,27 @@
 #include "live_candle.h"
 
-void live_candle_init(struct live_candle *candle)
+void live_candle_init(struct live_candle *live)
 {
-    *candle = (struct live_candle){.start_us = INT64_MIN};
+    *live = (struct live_candle){0};
+    live->candle.start_us = INT64_MIN;
 }
 
-static int64_t minute_of(int64_t time_us)
+void live_candle_add(struct live_candle *live, int32_t value, int64_t time_us)
 {
-    int64_t start = time_us / LIVE_CANDLE_LENGTH_US * LIVE_CANDLE_LENGTH_US;
-    return start > time_us ? start - LIVE_CANDLE_LENGTH_US : start; /* floor before the epoch */
-}
-
-void live_candle_add(struct live_candle *candle, int32_t value, int64_t time_us)
-{
-    int64_t start_us = minute_of(time_us);
-    if (start_us != candle->start_us) {
+    int64_t start_us = candle_window_start(time_us, LIVE_CANDLE_LENGTH_US);
+    if (start_us != live->candle.start_us) {
         /* Whole only if the previous tick was seen: then every tick since was too. */
-        bool partial = !candle->has_last;
-        *candle = (struct live_candle){.start_us = start_us, .open = value, .high = value, .low = value,
-                                       .partial = partial, .has_last = candle->has_last,
-                                       .last_value = candle->last_value};
+        live->partial = !live->has_last;
+        candle_start(&live->candle, NULL, start_us, LIVE_CANDLE_LENGTH_US);
     }
-    if (value > candle->high)
-        candle->high = value;
-    if (value < candle->low)
-        candle->low = value;
-    candle->close = value;
-    if (candle->has_last) {
-        candle->up_moves += value > candle->last_value;
-        candle->down_moves += value < candle->last_value;
-    }
-    candle->ticks++;
-    candle->has_last = true;
-    candle->last_value = value;
+    candle_add(&live->candle, value, live->has_last ? &live->last_value : NULL);
+    live->has_last = true;
+    live->last_value = value;
+}
+
+void live_candle_skip(struct live_candle *live, int64_t time_us)
+{
+    if (candle_window_start(time_us, LIVE_CANDLE_LENGTH_US) == live->candle.start_us)
+        live->partial = true;
+    live->has_last = false; /* a later minute then starts partial (live_candle_add) */
 }

@@ -10,6 +10,12 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "retry.h"
+
+/* How long a metadata request may take when a consumer error may mean the topic is gone. */
+#define TOPIC_CHECK_TIMEOUT_MS 5000
+/* At a stop, how long the consumer may take to close with the broker away. */
+#define CLOSE_DEADLINE_MS 2000
 
 struct live_feed {
     rd_kafka_t *consumer;
@@ -19,14 +25,92 @@ struct live_feed {
     pthread_t thread;
     atomic_bool stopping;
 
-    pthread_mutex_t lock; /* guards the queue below */
+    pthread_mutex_t lock; /* guards the queue, the dropped tickers and the failure below */
     struct live_tick *head, *tail;
     size_t queued;
+    struct dropped *dropped; /* per ticker, the newest tick dropped since the last take */
+    size_t dropped_count, dropped_capacity;
+    bool failed;
+    struct error failure;
     size_t queue_limit;
     int64_t backfill;
+    int partitions;
 
     struct metric *received, *rejected, *overflowed;
 };
+
+/* ---- dropped tickers: name -> newest dropped time (open addressing, lock held) ---------- */
+
+struct dropped {
+    char name[TICKER_NAME_MAX + 1]; /* "" when the slot is free */
+    int64_t time_us;
+};
+
+static size_t hash_name(const char *name)
+{
+    size_t hash = 2166136261u; /* FNV-1a */
+    for (; *name != '\0'; name++)
+        hash = (hash ^ (unsigned char)*name) * 16777619u;
+    return hash;
+}
+
+static struct dropped *dropped_slot(struct dropped *slots, size_t capacity, const char *name)
+{
+    for (size_t i = hash_name(name) & (capacity - 1);; i = (i + 1) & (capacity - 1)) {
+        if (slots[i].name[0] == '\0' || strcmp(slots[i].name, name) == 0)
+            return &slots[i];
+    }
+}
+
+/* Remembers that `tick` was dropped. Returns -1 when out of memory (then the tick's
+ * ticker will not be told: its next value's prev cannot reveal the hole). */
+static int remember_dropped(struct live_feed *feed, const struct ticker *tick)
+{
+    if ((feed->dropped_count + 1) * 2 > feed->dropped_capacity) {
+        size_t capacity = feed->dropped_capacity ? feed->dropped_capacity * 2 : 64;
+        struct dropped *grown = calloc(capacity, sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        for (size_t i = 0; i < feed->dropped_capacity; i++) {
+            if (feed->dropped[i].name[0] != '\0')
+                *dropped_slot(grown, capacity, feed->dropped[i].name) = feed->dropped[i];
+        }
+        free(feed->dropped);
+        feed->dropped = grown;
+        feed->dropped_capacity = capacity;
+    }
+    struct dropped *slot = dropped_slot(feed->dropped, feed->dropped_capacity, tick->name);
+    if (slot->name[0] == '\0') {
+        memcpy(slot->name, tick->name, sizeof slot->name);
+        slot->time_us = tick->time_us;
+        feed->dropped_count++;
+    } else if (tick->time_us > slot->time_us) {
+        slot->time_us = tick->time_us;
+    }
+    return 0;
+}
+
+/* The dropped tickers as `skipped` markers in front of `ticks`; forgets them. */
+static struct live_tick *prepend_skipped(struct live_feed *feed, struct live_tick *ticks)
+{
+    for (size_t i = 0; i < feed->dropped_capacity && feed->dropped_count > 0; i++) {
+        struct dropped *slot = &feed->dropped[i];
+        if (slot->name[0] == '\0')
+            continue;
+        struct live_tick *marker = calloc(1, sizeof *marker);
+        if (marker == NULL)
+            return ticks; /* the rest are kept for the next take */
+        marker->skipped = true;
+        memcpy(marker->ticker.name, slot->name, sizeof marker->ticker.name);
+        marker->ticker.time_us = slot->time_us;
+        marker->partition = -1;
+        marker->next = ticks;
+        ticks = marker;
+        slot->name[0] = '\0';
+        feed->dropped_count--;
+    }
+    return ticks;
+}
 
 static void push_tick(struct live_feed *feed, struct live_tick *tick)
 {
@@ -37,11 +121,14 @@ static void push_tick(struct live_feed *feed, struct live_tick *tick)
     else
         feed->head = tick;
     feed->tail = tick;
-    /* The service thread is stuck if this fills: shed the oldest rather than grow. */
+    /* The service thread is stuck if this fills: shed the oldest rather than grow, and
+     * remember whose, so that the next value of that ticker can say a value went missing. */
     if (++feed->queued > feed->queue_limit) {
         dropped = feed->head;
         feed->head = dropped->next;
         feed->queued--;
+        if (remember_dropped(feed, &dropped->ticker) < 0)
+            log_error("live feed: out of memory remembering a dropped tick of %s", dropped->ticker.name);
     }
     pthread_mutex_unlock(&feed->lock);
     if (dropped != NULL) {
@@ -53,12 +140,37 @@ static void push_tick(struct live_feed *feed, struct live_tick *tick)
     }
 }
 
+/* The feed cannot go on: says why to the service thread and wakes it. */
+static void fail(struct live_feed *feed, const struct error *err)
+{
+    pthread_mutex_lock(&feed->lock);
+    feed->failed = true;
+    feed->failure = *err;
+    pthread_mutex_unlock(&feed->lock);
+    feed->wake(feed->wake_context);
+}
+
+/* An error the consumer reported instead of a message: librdkafka retries what can be
+ * retried, but a topic that no longer exists will send nothing again. Returns -1 then. */
+static int handle_consumer_error(struct live_feed *feed, const rd_kafka_message_t *message)
+{
+    rd_kafka_resp_err_t code = message->err;
+    if (code == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return 0;
+    struct error err;
+    if ((code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) &&
+        kafka_partition_count(feed->consumer, feed->topic, TOPIC_CHECK_TIMEOUT_MS, &err) < 0 &&
+        err.kind == ERROR_PERMANENT) {
+        error_permanent(&err, "live feed: topic %s was deleted while it was being read", feed->topic);
+        fail(feed, &err);
+        return -1;
+    }
+    log_warn("live feed: %s", rd_kafka_message_errstr(message));
+    return 0;
+}
+
 static void handle_message(struct live_feed *feed, const rd_kafka_message_t *message)
 {
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_warn("live feed: %s", rd_kafka_message_errstr(message));
-        return;
-    }
     metric_add(feed->received, 1);
     struct live_tick *tick = calloc(1, sizeof *tick);
     if (tick == NULL) {
@@ -93,44 +205,55 @@ static int64_t start_offset(struct live_feed *feed, int32_t partition)
     return high - feed->backfill > low ? high - feed->backfill : low;
 }
 
-/* Assigns every partition of the topic near its end, waiting while the topic does not exist. */
-static int assign_from_end(struct live_feed *feed)
+/* One look for the topic: until it exists (a topic created after the server started
+ * is worth waiting for), the count is an ordinary failure, retried. */
+static int count_partitions(void *context, struct error *err)
 {
-    struct error err;
-    unsigned backoff_s = 1;
-    int partitions;
-    while ((partitions = kafka_partition_count(feed->consumer, feed->topic, 5000, &err)) <= 0) {
-        if (atomic_load(&feed->stopping))
-            return -1;
-        log_warn("live feed waiting for topic %s (retrying in %us): %s", feed->topic, backoff_s, err.message);
-        for (unsigned i = 0; i < backoff_s * 10 && !atomic_load(&feed->stopping); i++)
-            rd_kafka_poll(feed->consumer, 100);
-        backoff_s = backoff_s < 16 ? backoff_s * 2 : 16;
+    struct live_feed *feed = context;
+    int partitions = kafka_partition_count(feed->consumer, feed->topic, 5000, err);
+    if (partitions < 0) {
+        err->kind = ERROR_FAILED;
+        return -1;
     }
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
-    for (int p = 0; p < partitions; p++)
+    feed->partitions = partitions;
+    return 0;
+}
+
+/* Assigns every partition of the topic near its end, waiting while the topic does not exist. */
+static int assign_from_end(struct live_feed *feed, struct error *err)
+{
+    if (retry_until("live feed: looking for the topic", count_partitions, feed, &feed->stopping, err) < 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(feed->partitions);
+    for (int p = 0; p < feed->partitions; p++)
         rd_kafka_topic_partition_list_add(list, feed->topic, p)->offset = start_offset(feed, p);
     rd_kafka_resp_err_t code = rd_kafka_assign(feed->consumer, list);
     rd_kafka_topic_partition_list_destroy(list);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("live feed cannot assign %s: %s", feed->topic, rd_kafka_err2str(code));
-        return -1;
-    }
-    log_info("live feed reading %d partitions of %s from %" PRId64 " messages before their end", partitions, feed->topic, feed->backfill);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return error_permanent(err, "live feed cannot assign %s: %s", feed->topic, rd_kafka_err2str(code));
+    log_info("live feed reading %d partitions of %s from %" PRId64 " messages before their end", feed->partitions,
+             feed->topic, feed->backfill);
     return 0;
 }
 
 static void *run_feed(void *argument)
 {
     struct live_feed *feed = argument;
-    if (assign_from_end(feed) < 0)
+    struct error err;
+    if (assign_from_end(feed, &err) < 0) {
+        if (err.kind != ERROR_STOPPED)
+            fail(feed, &err);
         return NULL;
+    }
     while (!atomic_load(&feed->stopping)) {
         rd_kafka_message_t *message = rd_kafka_consumer_poll(feed->consumer, 100);
-        if (message != NULL) {
-            handle_message(feed, message);
-            rd_kafka_message_destroy(message);
-        }
+        if (message == NULL)
+            continue;
+        int rc = message->err == RD_KAFKA_RESP_ERR_NO_ERROR ? (handle_message(feed, message), 0)
+                                                            : handle_consumer_error(feed, message);
+        rd_kafka_message_destroy(message);
+        if (rc < 0)
+            break;
     }
     log_info("live feed stopped: %" PRId64 " messages, %" PRId64 " malformed", metric_value(feed->received),
              metric_value(feed->rejected));
@@ -199,8 +322,20 @@ struct live_tick *live_feed_take(struct live_feed *feed)
     struct live_tick *ticks = feed->head;
     feed->head = feed->tail = NULL;
     feed->queued = 0;
+    if (feed->dropped_count > 0)
+        ticks = prepend_skipped(feed, ticks);
     pthread_mutex_unlock(&feed->lock);
     return ticks;
+}
+
+bool live_feed_failed(struct live_feed *feed, struct error *err)
+{
+    pthread_mutex_lock(&feed->lock);
+    bool failed = feed->failed;
+    if (failed)
+        *err = feed->failure;
+    pthread_mutex_unlock(&feed->lock);
+    return failed;
 }
 
 void live_feed_stop(struct live_feed *feed)
@@ -209,13 +344,13 @@ void live_feed_stop(struct live_feed *feed)
         return;
     atomic_store(&feed->stopping, true);
     pthread_join(feed->thread, NULL);
-    rd_kafka_consumer_close(feed->consumer);
-    rd_kafka_destroy(feed->consumer);
+    kafka_consumer_close(feed->consumer, CLOSE_DEADLINE_MS, NULL);
     for (struct live_tick *tick = live_feed_take(feed), *next; tick != NULL; tick = next) {
         next = tick->next;
         free(tick);
     }
     pthread_mutex_destroy(&feed->lock);
+    free(feed->dropped);
     free(feed->topic);
     free(feed);
 }

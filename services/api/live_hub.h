@@ -2,7 +2,8 @@
  * The WebSocket side of the API server (protocol in docs/api.md): clients, what each one
  * watches, the ticker table with its recent windows, delivery of live ticks, resumes
  * (from the windows, or from PostgreSQL through the query pool), heartbeats, and the
- * limits that keep memory bounded whatever clients do.
+ * limits that keep memory bounded whatever clients do. Made of live_hub.c, ws_client.c
+ * and subscription.c (live_hub_internal.h says which does what).
  *
  * Service thread only: server.c calls these from its libwebsockets callbacks.
  */
@@ -42,8 +43,14 @@ void live_hub_heard(struct ws_client *client);
 /* The connection can take a frame. Returns -1 to close it (a close code is set). */
 int live_hub_writeable(struct live_hub *hub, struct ws_client *client);
 
-/* Fans out ticks from the live feed (takes the list and frees it). */
+/* Fans out ticks from the live feed (takes the list and frees it): each to its ticker's
+ * subscribers, except values dated more than api.max_ahead_ms past the clock, which are
+ * held until they are due. */
 void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks);
+
+/* Delivers the held values that are due now. Returns the microseconds until the next one
+ * is, or -1 when none is held: the caller calls again then. */
+int64_t live_hub_release_due(struct live_hub *hub);
 
 /* Finishes a resume with its rows. Takes the job (a QUERY_RESUME) and frees it. */
 void live_hub_resume_answered(struct live_hub *hub, struct query_job *job);

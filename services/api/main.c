@@ -2,6 +2,9 @@
  * tickerflow-api: serves the dashboard, ticker names and history from Postgres over
  * HTTP, and live changes from Kafka over WebSocket, all on one port (default 5000).
  * The design and its threads are described in docs/architecture.md.
+ *
+ * Exit codes: 0 after SIGINT/SIGTERM, 1 when the server cannot go on (the reason is
+ * logged: port taken, credentials rejected, the topic deleted), 2 for a usage error.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -28,26 +31,28 @@ int main(int argc, char **argv)
     if (!config_load_daemon(&API_CONFIG, argc, argv, &settings, &settings.shared, "api", &exit_code))
         return exit_code;
 
-    struct error err;
+    struct error err = {0};
     struct api_server *server = NULL;
     struct admin_server *admin = NULL;
-    exit_code = EXIT_FAILURE;
-    if (shutdown_init(wake_server, NULL, &err) < 0 ||
-        (settings.admin_port > 0 && (admin = admin_server_start((int)settings.admin_port, NULL, NULL, &err)) == NULL) ||
-        (server = api_server_start(&settings, &err)) == NULL) {
-        log_error("%s", err.message);
-        goto done;
-    }
+    int rc = shutdown_init(wake_server, NULL, SHUTDOWN_DEADLINE_MS, &err);
+    if (rc == 0 && settings.admin_port > 0 && (admin = admin_server_start((int)settings.admin_port, NULL, NULL, &err)) == NULL)
+        rc = -1;
+    if (rc == 0 && (server = api_server_start(&settings, &err)) == NULL)
+        rc = -1;
+
     atomic_store(&running_server, server);
+    while (rc == 0 && !shutdown_requested())
+        rc = api_server_service(server, &err);
+    if (rc == 0)
+        error_stopped(&err, "serving");
+    shutdown_stopping();
 
-    while (!shutdown_requested())
-        api_server_service(server);
-    exit_code = EXIT_SUCCESS;
-
+    /* The signal thread must be done with the server before it goes. */
+    shutdown_forget_wake();
     atomic_store(&running_server, NULL);
-done:
     api_server_stop(server);
     admin_server_stop(admin);
+    exit_code = shutdown_exit_code(&err);
     log_info("stopped");
     config_free(&API_CONFIG, &settings);
     return exit_code;

@@ -5,19 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "history_store.h"
-#include "log.h"
-#include "metrics.h"
+struct worker {
+    struct query_pool *pool;
+    pthread_t thread;
+    void *answerer; /* guarded by the pool's lock while it is set or cleared */
+};
 
 struct query_pool {
-    char *database_url;
-    int query_timeout_ms;
+    struct query_answerer answerer;
     void (*wake)(void *context);
     void *wake_context;
-    pthread_t *threads;
-    int thread_count;
+    struct worker *workers;
+    int worker_count;
     size_t max_pending;
-    struct metric *timeouts; /* registered here, on the main thread; updated by the workers */
+    bool joined; /* the workers were joined */
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t work_ready;
@@ -27,35 +28,13 @@ struct query_pool {
     struct query_job *done;
 };
 
-struct query_job *query_job_new(void)
-{
-    return calloc(1, sizeof(struct query_job));
-}
-
-void query_job_free(struct query_job *job)
-{
-    if (job == NULL)
-        return;
-    free(job->body);
-    free(job->rows.times_us);
-    free(job->rows.values);
-    free(job);
-}
-
-static void free_list(struct query_job *job)
-{
-    while (job != NULL) {
-        struct query_job *next = job->next;
-        query_job_free(job);
-        job = next;
-    }
-}
-
 static void *run_worker(void *argument)
 {
-    struct query_pool *pool = argument;
-    struct history_store *store = history_store_new(pool->database_url, pool->query_timeout_ms, pool->timeouts);
+    struct worker *worker = argument;
+    struct query_pool *pool = worker->pool;
+    void *answerer = pool->answerer.open(pool->answerer.context);
     pthread_mutex_lock(&pool->lock);
+    worker->answerer = answerer;
     for (;;) {
         while (!pool->stopping && pool->pending_head == NULL)
             pthread_cond_wait(&pool->work_ready, &pool->lock);
@@ -68,43 +47,45 @@ static void *run_worker(void *argument)
         pool->pending--;
         pthread_mutex_unlock(&pool->lock);
 
-        history_store_answer(store, job);
+        if (answerer != NULL)
+            pool->answerer.answer(answerer, job);
+        else
+            job->status = 503;
 
         pthread_mutex_lock(&pool->lock);
         job->next = pool->done;
         pool->done = job;
         pool->wake(pool->wake_context);
     }
+    worker->answerer = NULL;
     pthread_mutex_unlock(&pool->lock);
-    history_store_destroy(store);
+    if (answerer != NULL)
+        pool->answerer.close(answerer);
     return NULL;
 }
 
-struct query_pool *query_pool_start(const char *database_url, int threads, size_t max_pending, int query_timeout_ms,
-                                    void (*wake)(void *context), void *context, struct error *err)
+struct query_pool *query_pool_start(int threads, size_t max_pending, const struct query_answerer *answerer,
+                                    void (*wake)(void *context), void *wake_context, struct error *err)
 {
     struct query_pool *pool = calloc(1, sizeof *pool);
-    if (pool == NULL || (pool->database_url = strdup(database_url)) == NULL ||
-        (pool->threads = calloc((size_t)threads, sizeof *pool->threads)) == NULL) {
-        if (pool != NULL)
-            free(pool->database_url);
+    if (pool == NULL || (pool->workers = calloc((size_t)threads, sizeof *pool->workers)) == NULL) {
         free(pool);
         error_set(err, "out of memory");
         return NULL;
     }
+    pool->answerer = *answerer;
     pool->wake = wake;
-    pool->wake_context = context;
+    pool->wake_context = wake_context;
     pool->max_pending = max_pending;
-    pool->query_timeout_ms = query_timeout_ms;
-    pool->timeouts = metrics_counter("tickerflow_api_query_timeouts_total",
-                                     "History and candle queries cancelled at api.query_timeout_ms (answered 503)");
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work_ready, NULL);
-    for (; pool->thread_count < threads; pool->thread_count++) {
-        int rc = pthread_create(&pool->threads[pool->thread_count], NULL, run_worker, pool);
+    for (; pool->worker_count < threads; pool->worker_count++) {
+        struct worker *worker = &pool->workers[pool->worker_count];
+        worker->pool = pool;
+        int rc = pthread_create(&worker->thread, NULL, run_worker, worker);
         if (rc != 0) {
             error_set(err, "cannot start a query thread: %s", strerror(rc));
-            query_pool_stop(pool);
+            query_pool_destroy(pool);
             return NULL;
         }
     }
@@ -114,7 +95,7 @@ struct query_pool *query_pool_start(const char *database_url, int threads, size_
 int query_pool_submit(struct query_pool *pool, struct query_job *job)
 {
     pthread_mutex_lock(&pool->lock);
-    if (pool->pending >= pool->max_pending) {
+    if (pool->stopping || pool->pending >= pool->max_pending) {
         pthread_mutex_unlock(&pool->lock);
         return -1;
     }
@@ -147,21 +128,34 @@ struct query_job *query_pool_take_done(struct query_pool *pool)
     return ordered;
 }
 
-void query_pool_stop(struct query_pool *pool)
+void query_pool_stop_workers(struct query_pool *pool)
 {
-    if (pool == NULL)
+    if (pool == NULL || pool->joined)
         return;
     pthread_mutex_lock(&pool->lock);
     pool->stopping = true;
     pthread_cond_broadcast(&pool->work_ready);
+    /* A worker in the middle of a query holds no lock: cancel the query so it returns now
+     * rather than at its statement timeout. Its answerer stays set until it leaves. */
+    for (int i = 0; i < pool->worker_count; i++) {
+        if (pool->workers[i].answerer != NULL)
+            pool->answerer.interrupt(pool->workers[i].answerer);
+    }
     pthread_mutex_unlock(&pool->lock);
-    for (int i = 0; i < pool->thread_count; i++)
-        pthread_join(pool->threads[i], NULL);
-    free_list(pool->pending_head);
-    free_list(pool->done);
+    for (int i = 0; i < pool->worker_count; i++)
+        pthread_join(pool->workers[i].thread, NULL);
+    pool->joined = true;
+}
+
+void query_pool_destroy(struct query_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    query_pool_stop_workers(pool);
+    query_job_free_list(pool->pending_head);
+    query_job_free_list(pool->done);
     pthread_cond_destroy(&pool->work_ready);
     pthread_mutex_destroy(&pool->lock);
-    free(pool->threads);
-    free(pool->database_url);
+    free(pool->workers);
     free(pool);
 }

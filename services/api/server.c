@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "history_store.h"
 #include "live_feed.h"
 #include "live_hub.h"
 #include "log.h"
@@ -43,7 +44,9 @@ struct api_server {
     struct live_feed *feed;
     struct query_pool *pool;
     struct live_hub *hub;
+    struct history_store_settings store_settings;
     lws_sorted_usec_list_t heartbeat_timer;
+    lws_sorted_usec_list_t release_timer; /* when the next held value is due (live_hub_release_due) */
     lws_retry_bo_t idle_policy;
     char frontend_path[PATH_MAX];
     struct lws_http_mount mounts[2];
@@ -60,10 +63,27 @@ static struct api_server *server_of(struct lws *wsi)
 
 /* ---- WebSocket clients: the protocol lives in live_hub.c ------------------------------ */
 
+static void on_release_timer(lws_sorted_usec_list_t *timer);
+
+/* Values dated ahead of the clock wait in the hub: look again when the next is due. */
+static void schedule_release(struct api_server *server, int64_t wait_us)
+{
+    if (wait_us >= 0)
+        lws_sul_schedule(server->context, 0, &server->release_timer, on_release_timer,
+                         wait_us < LWS_US_PER_MS ? LWS_US_PER_MS : (lws_usec_t)wait_us);
+}
+
+static void on_release_timer(lws_sorted_usec_list_t *timer)
+{
+    struct api_server *server = lws_container_of(timer, struct api_server, release_timer);
+    schedule_release(server, live_hub_release_due(server->hub));
+}
+
 /* Runs on the service thread after another thread called lws_cancel_service. */
 static void deliver_live_ticks(struct api_server *server)
 {
     live_hub_deliver(server->hub, live_feed_take(server->feed));
+    schedule_release(server, live_hub_release_due(server->hub));
 }
 
 static int is_websocket_path(struct lws *wsi)
@@ -335,6 +355,56 @@ static void wake_from_thread(void *context)
     api_server_wake(context);
 }
 
+/* ---- the query pool's answerers: one history_store per worker --------------------------- */
+
+static void *open_store(void *settings)
+{
+    return history_store_new(settings);
+}
+
+static void answer_with_store(void *store, struct query_job *job)
+{
+    history_store_answer(store, job);
+}
+
+static void interrupt_store(void *store)
+{
+    history_store_interrupt(store);
+}
+
+static void close_store(void *store)
+{
+    history_store_destroy(store);
+}
+
+/* Checks the database settings once (credentials PostgreSQL refuses stop the server; a
+ * database that is only away does not: history answers 503 until it is back), then starts
+ * the workers. */
+static int start_query_pool(struct api_server *server, struct error *err)
+{
+    const struct api_settings *settings = server->settings;
+    server->store_settings = (struct history_store_settings){
+        .database_url = settings->shared.database_url,
+        .query_timeout_ms = (int)settings->query_timeout_ms,
+        .max_ahead_ms = settings->max_ahead_ms,
+        .timeouts = metrics_counter("tickerflow_api_query_timeouts_total",
+                                    "History and candle queries cancelled at api.query_timeout_ms (answered 503)"),
+    };
+    struct error check;
+    if (history_store_check(&server->store_settings, &check) < 0) {
+        if (check.kind == ERROR_PERMANENT) {
+            *err = check;
+            return -1;
+        }
+        log_warn("PostgreSQL not ready (history answers 503 until it is): %s", check.message);
+    }
+    const struct query_answerer answerer = {open_store, answer_with_store, interrupt_store, close_store,
+                                            &server->store_settings};
+    server->pool = query_pool_start((int)settings->query_threads, (size_t)settings->max_pending_queries, &answerer,
+                                    wake_from_thread, server, err);
+    return server->pool != NULL ? 0 : -1;
+}
+
 static void on_heartbeat_timer(lws_sorted_usec_list_t *timer)
 {
     struct api_server *server = lws_container_of(timer, struct api_server, heartbeat_timer);
@@ -462,10 +532,7 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
                        "package libwebsockets-evlib-ev)", settings->bind_address, settings->port);
         goto fail;
     }
-    server->pool = query_pool_start(settings->shared.database_url, (int)settings->query_threads,
-                                    (size_t)settings->max_pending_queries, (int)settings->query_timeout_ms,
-                                    wake_from_thread, server, err);
-    if (server->pool == NULL)
+    if (start_query_pool(server, err) < 0)
         goto fail;
     server->hub = live_hub_new(settings, server->pool, err);
     if (server->hub == NULL)
@@ -485,10 +552,11 @@ fail:
     return NULL;
 }
 
-void api_server_service(struct api_server *server)
+int api_server_service(struct api_server *server, struct error *err)
 {
     /* One turn: waits for any descriptor, timer or lws_cancel_service, serves what is ready. */
     ev_run(server->loop, EVRUN_ONCE);
+    return live_feed_failed(server->feed, err) ? -1 : 0;
 }
 
 void api_server_wake(struct api_server *server)
@@ -501,14 +569,16 @@ void api_server_stop(struct api_server *server)
 {
     if (server == NULL)
         return;
-    /* Threads first: they wake the context, so it must outlive them. */
+    /* Threads first: they wake the context, so it must outlive them. After these two
+     * return, nothing but this thread touches the server. */
     struct live_feed *feed = server->feed;
     server->feed = NULL; /* stops deliveries from the service callbacks */
     live_feed_stop(feed);
-    struct query_pool *pool = server->pool;
+    query_pool_stop_workers(server->pool); /* cancels queries under way; their jobs stay allocated */
     if (server->context != NULL)
-        lws_context_destroy(server->context); /* closes every client; sessions detach their jobs */
-    query_pool_stop(pool);
+        lws_context_destroy(server->context); /* closes every client; sessions detach from their jobs */
+    server->context = NULL;
+    query_pool_destroy(server->pool); /* now the jobs nobody points at */
     live_hub_destroy(server->hub); /* after the context: closing clients needs it */
     if (server->loop != NULL)
         ev_loop_destroy(server->loop);

@@ -18,13 +18,15 @@ struct api_server;
  * `settings` must outlive the server. Stop with api_server_stop. */
 struct api_server *api_server_start(const struct api_settings *settings, struct error *err);
 
-/* Serves events until there is nothing to do or a wake; call in a loop. */
-void api_server_service(struct api_server *server);
+/* Serves events until there is nothing to do or a wake; call in a loop. Returns -1 with
+ * err set (ERROR_PERMANENT) when the server cannot go on: its topic was deleted. */
+int api_server_service(struct api_server *server, struct error *err);
 
 /* Makes api_server_service return soon. Any thread. */
 void api_server_wake(struct api_server *server);
 
-/* Closes every connection, stops the threads and frees everything. NULL does nothing. */
+/* Stops the threads (cancelling queries under way), closes every connection and frees
+ * everything, in that order: no thread wakes a context that is gone. NULL does nothing. */
 void api_server_stop(struct api_server *server);
 
 #endif

@@ -43,6 +43,10 @@ static const struct config_option OPTIONS[] = {
      "recent ticks kept in memory per ticker: resumes within them need no database query"},
     {"api.max_tickers", "max-tickers", CONFIG_INT, FIELD(max_tickers), "10000", 1, 1000000, NULL,
      "distinct tickers the server tracks; later ones are not served"},
+    {"api.max_ahead_ms", "max-ahead-ms", CONFIG_INT, FIELD(max_ahead_ms), "1000", 0, 86400000, NULL,
+     "a value dated further than this past the server's clock (a producer with a wrong clock) is held back "
+     "and sent live when its time comes, and left out of answers until then: one value from the future must "
+     "not hide the ticker's present ones"},
     {"api.allowed_origins", "allowed-origins", CONFIG_STRING, FIELD(allowed_origins), "", 0, 0, NULL,
      "web pages allowed to open WebSockets besides the server's own, by Origin (comma-separated, e.g. "
      "https://dash.example.com; * allows any); clients that send no Origin (not browsers) are always allowed"},

@@ -8,6 +8,7 @@ struct api_settings {
     long long port;
     char *bind_address;
     char *frontend_dir;
+    long long max_ahead_ms;
     char *allowed_origins; /* comma-separated; "*" any; the server's own origin always */
     long long query_threads;
     long long max_pending_queries;

@@ -129,6 +129,14 @@ void ticker_table_remember(struct ticker_table *table, struct ticker_entry *entr
     entry->window_count++;
 }
 
+void ticker_table_skip(struct ticker_entry *entry, int64_t time_us)
+{
+    if (time_us <= entry->last_time_us)
+        return;
+    entry->last_time_us = time_us;
+    live_candle_skip(&entry->candle, time_us);
+}
+
 struct frame *ticker_window_at(const struct ticker_table *table, const struct ticker_entry *entry, size_t i)
 {
     return entry->window[(entry->window_head + i) % table->window];

@@ -51,6 +51,11 @@ size_t ticker_table_count(const struct ticker_table *table);
  * with a reference of its own, and makes it the ticker's last tick. */
 void ticker_table_remember(struct ticker_table *table, struct ticker_entry *entry, struct frame *frame);
 
+/* Ticks of `entry` up to `time_us` went by unseen (the live feed fell behind and dropped
+ * them): the ticker's last time moves there, so the next tick's `prev` names the last one
+ * missed (clients see the hole and fetch it), and its live candle is partial. */
+void ticker_table_skip(struct ticker_entry *entry, int64_t time_us);
+
 /* The window's i-th tick, oldest first (i < entry->window_count). No reference added. */
 struct frame *ticker_window_at(const struct ticker_table *table, const struct ticker_entry *entry, size_t i);
 

@@ -11,15 +11,13 @@
 #include "metrics.h"
 #include "record_batch.h"
 #include "record_writer.h"
-#include "shutdown.h"
+#include "retry.h"
 #include "store_worker.h"
 #include "ticker.h"
 #include "timestamp.h"
 
 #define REPORT_INTERVAL_MS 60000
 #define IDLE_POLL_MS 100
-#define RETRY_MIN_MS 250
-#define RETRY_MAX_MS 8000
 #define COMMITTED_TIMEOUT_MS 10000
 /* Rows handed to Postgres at a time while a batch fills (see record_writer_stream). */
 #define STREAM_ROWS 1000
@@ -316,11 +314,8 @@ static struct group_reader *open_reader(struct bridge *bridge, struct error *err
         .member = {
             .brokers = bridge->settings->shared.kafka_brokers,
             .topic = bridge->settings->shared.kafka_topic,
-            .group_id = bridge->settings->group_id,
-            .instance_id = bridge->settings->instance_id,
             .client_id = "tickerflow-bridge",
-            .session_timeout_ms = bridge->settings->session_timeout_ms,
-            .prefetch_messages = bridge->settings->prefetch_messages,
+            .group = &bridge->settings->group,
         },
         .seek_timeout_ms = COMMITTED_TIMEOUT_MS,
         .resumes_from = "the positions stored in PostgreSQL",
@@ -331,8 +326,9 @@ static struct group_reader *open_reader(struct bridge *bridge, struct error *err
     return group_reader_new(&settings, &handlers, err);
 }
 
-static int connect_lanes(struct bridge *bridge, struct error *err)
+static int connect_lanes(void *context, struct error *err)
 {
+    struct bridge *bridge = context;
     for (size_t i = 0; i < 2; i++) {
         if (record_writer_connect(bridge->lanes[i].writer, err) < 0)
             return -1;
@@ -377,16 +373,9 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
     }
     if ((bridge->worker = store_worker_start(err)) == NULL)
         goto fail;
-    /* Both connections now: the schema check a connection makes could otherwise wait for
-     * the other's open transaction. */
-    int backoff_ms = RETRY_MIN_MS;
-    while (connect_lanes(bridge, err) < 0) {
-        if (shutdown_requested())
-            goto fail;
-        log_warn("PostgreSQL unavailable (retrying in %d ms): %s", backoff_ms, err->message);
-        shutdown_sleep_ms(backoff_ms);
-        backoff_ms = backoff_ms < RETRY_MAX_MS ? backoff_ms * 2 : RETRY_MAX_MS;
-    }
+    /* Both connections now, so a bad URL or password shows at start. */
+    if (retry_until("connecting to PostgreSQL", connect_lanes, bridge, NULL, err) < 0)
+        goto fail;
     if ((bridge->reader = open_reader(bridge, err)) == NULL)
         goto fail;
     return bridge;
@@ -409,14 +398,13 @@ static bool is_next(struct bridge *bridge, const rd_kafka_message_t *message)
     return true;
 }
 
-static void handle_message(struct bridge *bridge, const rd_kafka_message_t *message)
+/* Batches one message. Returns -1 with err set when it cannot: out of memory (permanent:
+ * the bridge stops, and the message is read again by the next start) or a failed stream
+ * to PostgreSQL (the batch is dropped and read again). */
+static int handle_message(struct bridge *bridge, const rd_kafka_message_t *message, struct error *err)
 {
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_warn("kafka: %s", rd_kafka_message_errstr(message));
-        return;
-    }
     if (!group_reader_resumed(bridge->reader) || !is_next(bridge, message))
-        return;
+        return 0;
     struct lane *lane = bridge->filling;
     if (record_batch_messages(lane->batch) == 0)
         lane->started_ms = timestamp_monotonic_ms();
@@ -425,46 +413,61 @@ static void handle_message(struct bridge *bridge, const rd_kafka_message_t *mess
     int64_t timestamp_ms = rd_kafka_message_timestamp(message, &timestamp_type);
     struct record_origin origin = {message->partition, message->offset, timestamp_ms, message->payload, message->len};
     struct ticker ticker;
-    struct error err;
     int rc;
     bool added_row = false;
-    if (ticker_decode(message->payload, message->len, &ticker, &err) == 0) {
-        rc = record_batch_add(lane->batch, &ticker, &origin, &err);
+    if (ticker_decode(message->payload, message->len, &ticker, err) == 0) {
+        rc = record_batch_add(lane->batch, &ticker, &origin, err);
         added_row = rc == 0;
     } else {
         log_warn("dead-lettered malformed message at %s/%" PRId32 "@%" PRId64 ": %s",
-                 rd_kafka_topic_name(message->rkt), message->partition, message->offset, err.message);
-        rc = record_batch_reject(lane->batch, &origin, err.message, &err);
+                 rd_kafka_topic_name(message->rkt), message->partition, message->offset, err->message);
+        rc = record_batch_reject(lane->batch, &origin, err->message, err);
     }
     if (rc < 0) {
-        log_error("cannot batch message at %" PRId32 "@%" PRId64 ": %s; stopping", message->partition,
-                  message->offset, err.message);
-        shutdown_request();
-        return;
+        error_wrap(err, "cannot batch the message at %" PRId32 "@%" PRId64, message->partition, message->offset);
+        return error_make_permanent(err);
     }
     /* Hand rows to Postgres while the batch fills, so it inserts while we decode. */
     if (added_row && record_batch_rows(lane->batch) % STREAM_ROWS == 0 &&
-        record_writer_stream(lane->writer, lane->batch, &err) < 0) {
+        record_writer_stream(lane->writer, lane->batch, err) < 0) {
         log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
-                 record_batch_messages(lane->batch), err.message);
+                 record_batch_messages(lane->batch), err->message);
         forget_positions(bridge);
+        return -1;
     }
+    return 0;
 }
 
-void bridge_poll(struct bridge *bridge, int timeout_ms)
+/* After a failed write: drops what is held and reads the positions again; a failure no
+ * retry mends (the bridge's role lost a privilege, a table is gone) stops the bridge. */
+static int recover_from(struct bridge *bridge, const struct error *failure, struct error *err)
 {
-    struct error err;
-    if (bridge->storing != NULL && store_worker_finished(bridge->worker) && collect_stored(bridge, &err) < 0) {
-        forget_positions(bridge);
-        return;
-    }
+    forget_positions(bridge);
+    if (failure->kind != ERROR_PERMANENT)
+        return 0;
+    *err = *failure;
+    return -1;
+}
+
+int bridge_poll(struct bridge *bridge, int timeout_ms, struct error *err)
+{
+    struct error failure;
+    if (bridge->storing != NULL && store_worker_finished(bridge->worker) && collect_stored(bridge, &failure) < 0)
+        return recover_from(bridge, &failure, err);
     if (bridge->storing != NULL && timeout_ms > COLLECT_EVERY_MS)
         timeout_ms = COLLECT_EVERY_MS;
-    rd_kafka_message_t *message = group_reader_poll(bridge->reader, timeout_ms);
+    rd_kafka_message_t *message;
+    if (group_reader_poll(bridge->reader, timeout_ms, &message, err) < 0)
+        return -1;
     if (message == NULL)
-        return;
-    handle_message(bridge, message);
+        return 0;
+    int rc = handle_message(bridge, message, &failure);
     rd_kafka_message_destroy(message);
+    if (rc < 0 && failure.kind == ERROR_PERMANENT) {
+        *err = failure;
+        return -1;
+    }
+    return 0;
 }
 
 int bridge_time_to_flush_ms(const struct bridge *bridge)
@@ -479,22 +482,21 @@ int bridge_time_to_flush_ms(const struct bridge *bridge)
     return due_ms > 0 ? (int)due_ms : 0;
 }
 
-void bridge_flush(struct bridge *bridge)
+int bridge_flush(struct bridge *bridge, struct error *err)
 {
-    struct error err;
+    struct error failure;
     if (record_batch_messages(bridge->filling->batch) == 0)
-        return;
+        return 0;
     /* The previous batch first (waiting, if Postgres is the slower): this one's expected
      * offsets are those it stores. */
-    if (collect_stored(bridge, &err) < 0) {
-        forget_positions(bridge);
-        return;
-    }
-    if (submit_filling(bridge, &err) < 0) {
+    if (collect_stored(bridge, &failure) < 0)
+        return recover_from(bridge, &failure, err);
+    if (submit_filling(bridge, &failure) < 0) {
         log_warn("batch of %zu messages not stored (%s); pausing until PostgreSQL says where to resume",
-                 record_batch_messages(bridge->filling->batch), err.message);
-        forget_positions(bridge);
+                 record_batch_messages(bridge->filling->batch), failure.message);
+        return recover_from(bridge, &failure, err);
     }
+    return 0;
 }
 
 static struct totals current_totals(const struct bridge *bridge)

@@ -27,21 +27,25 @@
 struct bridge;
 
 /* Creates the consumer (subscribed to the topic) and the writer, and connects to
- * Postgres, waiting with backoff until it answers or shutdown is requested.
+ * Postgres, waiting with backoff until it answers (err: ERROR_STOPPED if a stop is
+ * requested meanwhile, ERROR_PERMANENT if it refuses the bridge's credentials).
  * `settings` must outlive the bridge. Destroy with bridge_close. */
 struct bridge *bridge_open(const struct bridge_settings *settings, struct error *err);
 
 /* Waits up to `timeout_ms` for one message and batches it (a message that fails to
  * decode becomes a dead letter). While positions are unknown (after an assignment or a
- * failed write), instead tries to read them from Postgres, with backoff. */
-void bridge_poll(struct bridge *bridge, int timeout_ms);
+ * failed write), instead tries to read them from Postgres, with backoff. Returns 0, or -1
+ * with err set (ERROR_PERMANENT) when the bridge cannot go on: the topic was deleted, its
+ * role may not write, out of memory. */
+int bridge_poll(struct bridge *bridge, int timeout_ms, struct error *err);
 
 /* Milliseconds until the current batch is due to be written (100 when it is empty). */
 int bridge_time_to_flush_ms(const struct bridge *bridge);
 
 /* Writes the batch. On failure drops it (nothing of it was stored, its messages will be
- * read again) and pauses consumption until Postgres tells where to resume. */
-void bridge_flush(struct bridge *bridge);
+ * read again) and pauses consumption until Postgres tells where to resume; returns -1
+ * (err set) only for a failure no retry mends, as bridge_poll. */
+int bridge_flush(struct bridge *bridge, struct error *err);
 
 /* Logs totals every minute, if anything happened. */
 void bridge_report(struct bridge *bridge);

@@ -2,6 +2,9 @@
  * tickerflow-bridge: the only writer of history. Consumes the ticker topic in a consumer
  * group and stores every message as a row of `records`, in batches; offsets are
  * committed only after the rows are.
+ *
+ * Exit codes: 0 after SIGINT/SIGTERM, 1 when the bridge cannot go on (the reason is
+ * logged: credentials rejected, the topic deleted, ...), 2 for a usage error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,34 +37,31 @@ int main(int argc, char **argv)
     if (!config_load_daemon(&BRIDGE_CONFIG, argc, argv, &settings, &settings.shared, "bridge", &exit_code))
         return exit_code;
 
-    struct error err;
+    struct error err = {0};
     struct bridge *bridge = NULL;
     struct admin_server *admin = NULL;
-    exit_code = EXIT_FAILURE;
-    if (shutdown_init(NULL, NULL, &err) < 0 ||
-        (settings.admin_port > 0 &&
-         (admin = admin_server_start((int)settings.admin_port, is_healthy, NULL, &err)) == NULL) ||
-        (bridge = bridge_open(&settings, &err)) == NULL) {
-        if (shutdown_requested())
-            exit_code = EXIT_SUCCESS; /* stopped while still starting */
-        else
-            log_error("%s", err.message);
-        goto done;
-    }
+    int rc = shutdown_init(NULL, NULL, SHUTDOWN_DEADLINE_MS, &err);
+    if (rc == 0 && settings.admin_port > 0 &&
+        (admin = admin_server_start((int)settings.admin_port, is_healthy, NULL, &err)) == NULL)
+        rc = -1;
+    if (rc == 0 && (bridge = bridge_open(&settings, &err)) == NULL)
+        rc = -1;
 
     atomic_store(&running_bridge, bridge);
-    while (!shutdown_requested()) {
-        bridge_poll(bridge, bridge_time_to_flush_ms(bridge));
-        if (bridge_time_to_flush_ms(bridge) == 0)
-            bridge_flush(bridge);
+    while (rc == 0 && !shutdown_requested()) {
+        rc = bridge_poll(bridge, bridge_time_to_flush_ms(bridge), &err);
+        if (rc == 0 && bridge_time_to_flush_ms(bridge) == 0)
+            rc = bridge_flush(bridge, &err);
         bridge_report(bridge);
     }
-    exit_code = EXIT_SUCCESS;
+    if (rc == 0)
+        error_stopped(&err, "consuming");
+    shutdown_stopping();
 
-done:
     admin_server_stop(admin); /* first: its health check reads the bridge */
     atomic_store(&running_bridge, NULL);
     bridge_close(bridge);
+    exit_code = shutdown_exit_code(&err);
     log_info("stopped");
     config_free(&BRIDGE_CONFIG, &settings);
     return exit_code;

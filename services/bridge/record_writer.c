@@ -66,7 +66,7 @@ int record_writer_connect(struct record_writer *writer, struct error *err)
     writer->connection = db_connect(writer->database_url, "tickerflow-bridge", err);
     if (writer->connection == NULL)
         return -1;
-    if (db_ensure_schema(writer->connection, err) < 0) {
+    if (db_check_schema(writer->connection, err) < 0) {
         disconnect(writer);
         return -1;
     }

@@ -5,12 +5,9 @@
 
 struct bridge_settings {
     struct shared_settings shared;
-    char *group_id;
-    char *instance_id;
-    long long session_timeout_ms;
+    struct group_settings group;
     long long batch_max_rows;
     long long batch_max_wait_ms;
-    long long prefetch_messages;
     long long admin_port;
 };
 

@@ -40,7 +40,7 @@ static void *run_jobs(void *context)
 
         /* Nobody else touches the job until it is collected. */
         int64_t started_ms = timestamp_monotonic_ms();
-        struct error err = {{0}};
+        struct error err = {0};
         int result = record_writer_store(worker->writer, worker->batch, worker->topic, worker->expected, &err);
 
         pthread_mutex_lock(&worker->lock);

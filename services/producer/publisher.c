@@ -9,14 +9,21 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "retry.h"
 #include "shutdown.h"
 
 struct publisher {
     rd_kafka_t *kafka; /* NULL in dry-run mode */
     char *topic;
     struct metric *sent, *delivered, *failed;
+    struct error refusal; /* the first delivery failure (kind ERROR_PERMANENT), when failed > 0 */
 };
 
+/* Runs inside rd_kafka_poll and rd_kafka_flush, on the caller's thread. The producer is
+ * idempotent and never times a message out (message.timeout.ms=0), so a failed delivery is
+ * one no retry mends: the topic deleted, the message refused. The walk cannot go on
+ * without a value, so the producer stops; a restart resumes from the last value the
+ * topic holds. */
 static void on_delivery(rd_kafka_t *kafka, const rd_kafka_message_t *message, void *opaque)
 {
     struct publisher *publisher = opaque;
@@ -24,12 +31,10 @@ static void on_delivery(rd_kafka_t *kafka, const rd_kafka_message_t *message, vo
         metric_add(publisher->delivered, 1);
         return;
     }
+    if (metric_value(publisher->failed) == 0)
+        error_permanent(&publisher->refusal, "Kafka refused the message for %.*s for good: %s",
+                        (int)message->key_len, (const char *)message->key, rd_kafka_err2str(message->err));
     metric_add(publisher->failed, 1);
-    int64_t failed = metric_value(publisher->failed);
-    /* Every failure matters, but a broker outage must not flood the log. */
-    if (failed <= 10 || failed % 1000 == 0)
-        log_error("message for %.*s not delivered (%" PRId64 " so far): %s", (int)message->key_len,
-                  (const char *)message->key, failed, rd_kafka_err2str(message->err));
 }
 
 static void set_delivery_callback(rd_kafka_conf_t *conf)
@@ -37,20 +42,22 @@ static void set_delivery_callback(rd_kafka_conf_t *conf)
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 }
 
+/* One look for the topic; one that does not exist yet is worth waiting for at start. */
+static int find_topic(void *context, struct error *err)
+{
+    struct publisher *publisher = context;
+    int partitions = kafka_partition_count(publisher->kafka, publisher->topic, 5000, err);
+    if (partitions < 0) {
+        err->kind = ERROR_FAILED;
+        return -1;
+    }
+    log_info("publishing to topic %s (%d partitions)", publisher->topic, partitions);
+    return 0;
+}
+
 static int wait_for_topic(struct publisher *publisher, struct error *err)
 {
-    unsigned backoff_s = 1;
-    while (!shutdown_requested()) {
-        int partitions = kafka_partition_count(publisher->kafka, publisher->topic, 5000, err);
-        if (partitions > 0) {
-            log_info("publishing to topic %s (%d partitions)", publisher->topic, partitions);
-            return 0;
-        }
-        log_warn("waiting for Kafka topic %s (retrying in %us): %s", publisher->topic, backoff_s, err->message);
-        shutdown_sleep_ms((int)backoff_s * 1000);
-        backoff_s = backoff_s < 16 ? backoff_s * 2 : 16;
-    }
-    return error_set(err, "shutdown requested while waiting for the topic");
+    return retry_until("waiting for the Kafka topic", find_topic, publisher, NULL, err);
 }
 
 struct publisher *publisher_open(const struct producer_settings *settings, struct error *err)
@@ -117,18 +124,24 @@ int publisher_send(struct publisher *publisher, const struct ticker *ticker, str
         }
         if (shutdown_requested()) {
             metric_add(publisher->sent, -1);
-            return error_set(err, "local queue full at shutdown; %s=%d not sent", ticker->name, ticker->value);
+            return error_stopped(err, "waiting for room in the local queue");
         }
-        rd_kafka_poll(publisher->kafka, 100);
+        if (publisher_poll(publisher, 100, err) < 0)
+            return -1;
     }
 }
 
-void publisher_poll(struct publisher *publisher, int timeout_ms)
+int publisher_poll(struct publisher *publisher, int timeout_ms, struct error *err)
 {
-    if (publisher->kafka != NULL)
-        rd_kafka_poll(publisher->kafka, timeout_ms);
-    else
+    if (publisher->kafka == NULL) {
         usleep((useconds_t)timeout_ms * 1000);
+        return 0;
+    }
+    rd_kafka_poll(publisher->kafka, timeout_ms);
+    if (metric_value(publisher->failed) == 0)
+        return 0;
+    *err = publisher->refusal;
+    return -1;
 }
 
 void publisher_close(struct publisher *publisher, int flush_timeout_ms)
@@ -139,8 +152,9 @@ void publisher_close(struct publisher *publisher, int flush_timeout_ms)
         rd_kafka_flush(publisher->kafka, flush_timeout_ms);
         int left = rd_kafka_outq_len(publisher->kafka);
         if (left > 0)
-            log_error("%d messages still undelivered after waiting %d ms; they are lost", left, flush_timeout_ms);
-        log_info("published %" PRId64 " messages: %" PRId64 " delivered, %" PRId64 " failed",
+            log_warn("%d messages not acknowledged by Kafka within %d ms were not published; the next start "
+                     "resumes each ticker from the last value the topic holds", left, flush_timeout_ms);
+        log_info("published %" PRId64 " messages: %" PRId64 " delivered, %" PRId64 " refused",
                  metric_value(publisher->sent), metric_value(publisher->delivered), metric_value(publisher->failed));
         rd_kafka_destroy(publisher->kafka);
     } else {

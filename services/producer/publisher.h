@@ -15,16 +15,20 @@
 struct publisher;
 
 /* Creates the publisher the settings ask for. For Kafka, waits (logging, with backoff)
- * until the topic exists or shutdown is requested. Destroy with publisher_close. */
+ * until the topic exists or a stop is requested (ERROR_STOPPED). Destroy with
+ * publisher_close. */
 struct publisher *publisher_open(const struct producer_settings *settings, struct error *err);
 
 /* Queues one message. Blocks while Kafka's local queue is full (the broker is away) so
- * nothing is dropped; returns -1 only if shutdown is requested meanwhile or the message
- * cannot be encoded. */
+ * nothing is dropped; returns -1 with err set if a stop is requested meanwhile
+ * (ERROR_STOPPED), a delivery failed (see publisher_poll) or the message cannot be
+ * encoded. */
 int publisher_send(struct publisher *publisher, const struct ticker *ticker, struct error *err);
 
-/* Serves delivery reports for up to `timeout_ms`. */
-void publisher_poll(struct publisher *publisher, int timeout_ms);
+/* Serves delivery reports for up to `timeout_ms`. Returns -1 with err set (ERROR_PERMANENT)
+ * once Kafka has refused a message for good: the producer, which never gives a message
+ * up by itself, cannot go on without it. */
+int publisher_poll(struct publisher *publisher, int timeout_ms, struct error *err);
 
 /* Flushes what is in flight for up to `flush_timeout_ms`, logs what could not be
  * delivered and the totals, and frees everything. NULL does nothing. */

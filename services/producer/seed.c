@@ -7,6 +7,7 @@
 #include "db.h"
 #include "kafka.h"
 #include "log.h"
+#include "retry.h"
 #include "shutdown.h"
 #include "ticker.h"
 #include "timestamp.h"
@@ -72,22 +73,26 @@ static int load_latest(PGconn *connection, struct ticker_walk *walk, struct erro
     return 0;
 }
 
+struct database_seed {
+    struct ticker_walk *walk;
+    const char *database_url;
+};
+
+static int try_seed_from_database(void *context, struct error *err)
+{
+    struct database_seed *seed = context;
+    PGconn *connection = db_connect(seed->database_url, "tickerflow-producer", err);
+    int rc = -1;
+    if (connection != NULL && db_check_schema(connection, err) == 0)
+        rc = load_latest(connection, seed->walk, err);
+    PQfinish(connection);
+    return rc;
+}
+
 int seed_from_database(struct ticker_walk *walk, const char *database_url, struct error *err)
 {
-    unsigned backoff_s = 1;
-    while (!shutdown_requested()) {
-        PGconn *connection = db_connect(database_url, "tickerflow-producer", err);
-        int rc = -1;
-        if (connection != NULL && db_ensure_schema(connection, err) == 0)
-            rc = load_latest(connection, walk, err);
-        PQfinish(connection);
-        if (rc == 0)
-            return 0;
-        log_warn("cannot seed from PostgreSQL (retrying in %us): %s", backoff_s, err->message);
-        shutdown_sleep_ms((int)backoff_s * 1000);
-        backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
-    }
-    return error_set(err, "shutdown requested while seeding");
+    struct database_seed seed = {walk, database_url};
+    return retry_until("seeding from PostgreSQL", try_seed_from_database, &seed, NULL, err);
 }
 
 /* ---- the topic's tail ---- */
@@ -135,9 +140,12 @@ static int read_tails(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *ran
     int remaining = ranges->cnt, tickers_found = 0, skipped = 0, rc = 0;
     int64_t deadline_ms = timestamp_monotonic_ms() + TAIL_TIMEOUT_MS;
     while (remaining > 0) {
-        if (shutdown_requested() || timestamp_monotonic_ms() > deadline_ms) {
-            rc = error_set(err, "%s while reading the topic's tail (%d partitions left)",
-                           shutdown_requested() ? "shutdown requested" : "timed out", remaining);
+        if (shutdown_requested()) {
+            rc = error_stopped(err, "reading the topic's tail");
+            break;
+        }
+        if (timestamp_monotonic_ms() > deadline_ms) {
+            rc = error_set(err, "timed out while reading the topic's tail (%d partitions left)", remaining);
             break;
         }
         rd_kafka_message_t *message = rd_kafka_consumer_poll(consumer, 100);
@@ -203,15 +211,19 @@ static int load_tail(struct ticker_walk *walk, const char *brokers, const char *
     return 0;
 }
 
+struct topic_seed {
+    struct ticker_walk *walk;
+    const char *brokers, *topic;
+};
+
+static int try_seed_from_topic(void *context, struct error *err)
+{
+    struct topic_seed *seed = context;
+    return load_tail(seed->walk, seed->brokers, seed->topic, err);
+}
+
 int seed_from_topic(struct ticker_walk *walk, const char *brokers, const char *topic, struct error *err)
 {
-    unsigned backoff_s = 1;
-    while (!shutdown_requested()) {
-        if (load_tail(walk, brokers, topic, err) == 0)
-            return 0;
-        log_warn("cannot read the tail of topic %s (retrying in %us): %s", topic, backoff_s, err->message);
-        shutdown_sleep_ms((int)backoff_s * 1000);
-        backoff_s = backoff_s < 30 ? backoff_s * 2 : 30;
-    }
-    return error_set(err, "shutdown requested while reading the topic's tail");
+    struct topic_seed seed = {walk, brokers, topic};
+    return retry_until("reading the topic's tail", try_seed_from_topic, &seed, NULL, err);
 }

@@ -22,8 +22,9 @@ static const struct config_option OPTIONS[] = {
     {"producer.random_seed", "random-seed", CONFIG_INT, offsetof(struct producer_settings, random_seed), "0", 0,
      INT64_MAX, NULL, "seed of the random walk; 0 picks a new one at every start"},
     {"producer.flush_timeout_ms", "flush-timeout-ms", CONFIG_INT,
-     offsetof(struct producer_settings, flush_timeout_ms), "10000", 0, 600000, NULL,
-     "at shutdown, how long to wait for Kafka to acknowledge messages in flight"},
+     offsetof(struct producer_settings, flush_timeout_ms), "5000", 0, 600000, NULL,
+     "at shutdown, how long to wait for Kafka to acknowledge messages in flight (a stop takes at most this plus "
+     "4 s)"},
     {"producer.admin_port", "admin-port", CONFIG_INT, offsetof(struct producer_settings, admin_port), "9101", 0, 65535,
      NULL, "port of /healthz and /metrics (0: off)"},
 };

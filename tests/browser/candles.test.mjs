@@ -1,13 +1,14 @@
 // The ticker view's candlesticks in a real browser (Debian's chromium, playwright-core),
 // against the real stack with the aggregator: half an hour of preloaded ticks become stored
 // candles, the producer's live ticks the live minute.
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowser } from '../lib/browser.mjs';
 import {
   requireServices, startStack, startDaemon, buildDir, produceLines, uniqueName, waitFor,
+  test,
 } from '../lib/harness.mjs';
 
 requireServices();

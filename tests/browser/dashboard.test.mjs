@@ -1,11 +1,11 @@
 // The dashboard in a real browser: Debian's chromium, headless, driven by playwright-core,
 // against the real stack (producer, Kafka, bridge, PostgreSQL, API server).
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowser } from '../lib/browser.mjs';
-import { requireServices, startStack, buildDir, waitFor } from '../lib/harness.mjs';
+import { requireServices, startStack, buildDir, waitFor, test } from '../lib/harness.mjs';
 
 requireServices();
 

@@ -20,7 +20,7 @@ ROOT = os.environ.get("TICKERFLOW_ROOT") or os.path.dirname(os.path.dirname(os.p
 MAIN = os.path.join(ROOT, "docker-compose.yaml")
 OVERRIDE = os.path.join(ROOT, "tests", "compose", "docker-compose.test.yaml")
 
-ONE_SHOT = {"init-kafka"}
+ONE_SHOT = {"init-kafka", "init-db"}
 OFFICIAL_IMAGES = {
     "kafka": "apache/kafka:",
     "init-kafka": "apache/kafka:",
@@ -31,7 +31,7 @@ OFFICIAL_IMAGES = {
     "grafana": "grafana/grafana:",
 }
 PUBLISHED = {"api": 5000, "kafdrop": 19000, "pgadmin": 5050, "postgres": 5432, "kafka": 9092}
-DAEMONS = {"producer", "bridge", "aggregator", "api"}
+DAEMONS = {"producer", "bridge", "aggregator", "api", "init-db"}
 
 failures = []
 
@@ -69,6 +69,11 @@ def check_resolved(name, config):
     for service_name in DAEMONS:
         if "build" not in services.get(service_name, {}):
             fail(f"{name}: {service_name} is not built from the Dockerfile")
+    # Least privilege: each daemon connects with its own role, never the schema's owner.
+    for daemon in DAEMONS - {"init-db"}:
+        url = str((services.get(daemon, {}).get("environment") or {}).get("DATABASE_URL", ""))
+        if not url.startswith(f"postgresql://tickerflow_{daemon}:"):
+            fail(f"{name}: {daemon} should connect as tickerflow_{daemon}, not with DATABASE_URL {url!r}")
     for service_name, service in services.items():
         one_shot = service_name in ONE_SHOT
         restart = service.get("restart", "no")

@@ -1,11 +1,10 @@
 // Checks the stack that scripts/test-compose started from docker-compose.yaml, from the
 // host, as a user would: the published ports, the database, the topic and the services'
 // containers (restarted through docker-compose itself).
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { consumeAll, openClient, waitFor } from '../lib/harness.mjs';
+import { consumeAll, openClient, waitFor, test } from '../lib/harness.mjs';
 
 const compose = process.env.TICKERFLOW_COMPOSE;
 const apiPort = Number(process.env.API_HOST_PORT);

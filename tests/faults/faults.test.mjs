@@ -12,7 +12,7 @@
 //
 // The report (one row per fault) goes to the output and to build/faults/report.md; the
 // table in docs/reliability.md comes from it. FAULTS_SEED=N replays the same moments.
-import { test, after } from 'node:test';
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,8 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  requireServices, buildDir, root, createTopic, consumeAll, databaseAt, freePort, openClient, services,
+  requireServices, buildDir, root, createTopic, consumeAll, databaseAt, freePort, migrateDatabase, openClient, services,
   startDaemon, startKafka, stopKafka, uniqueName, waitFor,
+  test,
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -50,6 +51,7 @@ const tmpfs = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256m,mode=0755', 't
 if (!tmpfs) console.log('cannot mount a tmpfs (needs root): the full-disk fault is left out');
 services('postgres_start', pgDir, String(pgPort));
 const db = databaseAt(`postgresql://tickerflow:tickerflow@127.0.0.1:${pgPort}/tickerflow`);
+migrateDatabase(db.url);
 const postgresRunning = () => spawnSync('pg_isready', ['-h', '127.0.0.1', '-p', String(pgPort), '-t', '1']).status === 0;
 
 const kafkaPidFile = join(process.env.TICKERFLOW_TEST_STATE, 'kafka', 'kafka.pid');

@@ -1,11 +1,11 @@
 // Every daemon's admin port: /healthz for health checks, /metrics for Prometheus, with
 // values that match what really happened.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   requireServices, createDatabase, createTopic, freePort, openClient, produceRaw, promtool, root, startDaemon, uniqueName,
   waitFor,
+  test,
 } from '../lib/harness.mjs';
 
 requireServices();

@@ -1,13 +1,13 @@
 // The aggregator against the real broker and database: known sequences (with out-of-order,
 // late and too-late ticks) give exactly the expected candles, bad messages are refused and
 // counted, and kill -9 at random moments leaves candles equal to a clean run's.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   requireServices, createDatabase, createTopic, freePort, produceLines, produceRaw, root, startDaemon, uniqueName,
   waitFor,
+  test,
 } from '../lib/harness.mjs';
 
 requireServices();

@@ -1,11 +1,11 @@
 // Exactly once into PostgreSQL, whatever is killed when. Each test produces sequenced
 // messages (key s<k>, value = the k-th key's sequence number) while something breaks,
 // then checks that records holds every (name, value) exactly once.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   requireServices, createDatabase, createTopic, produceLines, startDaemon, startPostgres, stopPostgres, uniqueName, waitFor,
+  test,
 } from '../lib/harness.mjs';
 
 requireServices();

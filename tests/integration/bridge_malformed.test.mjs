@@ -2,9 +2,8 @@
 // topic/partition/offset and stored byte for byte in dead_letters, in the same
 // transaction as the good rows around them; a row PostgreSQL itself refuses is isolated
 // and dead-lettered without aborting its neighbours; nothing is stored twice on restart.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireServices, createDatabase, createTopic, produceRaw, startDaemon, uniqueName, waitFor } from '../lib/harness.mjs';
+import { requireServices, createDatabase, createTopic, produceRaw, startDaemon, uniqueName, waitFor, test } from '../lib/harness.mjs';
 
 requireServices();
 

@@ -1,25 +1,26 @@
 // Every daemon's command line: --help, --version, refusing bad options with exit code 2,
 // config.yaml and environment handling, and the producer's --dry-run output.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireServices, runDaemon, startDaemon, waitFor } from '../lib/harness.mjs';
+import { requireServices, runDaemon, startDaemon, waitFor, test } from '../lib/harness.mjs';
 
 requireServices();
 
-const DAEMONS = ['producer', 'bridge', 'api', 'aggregator'];
+const DAEMONS = ['producer', 'bridge', 'api', 'aggregator', 'migrate'];
+// tickerflow-migrate only talks to PostgreSQL.
+const usesKafka = (daemon) => daemon !== 'migrate';
 
 for (const daemon of DAEMONS) {
   test(`${daemon}: --help documents every option and exits 0`, async () => {
     const { status, stdout } = await runDaemon(daemon, ['--help']);
     assert.equal(status, 0);
     assert.match(stdout, new RegExp(`^Usage: tickerflow-${daemon} \\[OPTION\\]\\.\\.\\.`));
-    for (const flag of ['--log-level', '--kafka-brokers', '--kafka-topic', '--database-url', '--config', '--version']) {
-      assert.ok(stdout.includes(flag), `${flag} in help`);
-    }
-    assert.match(stdout, /env KAFKA_BROKERS/);
+    const flags = ['--log-level', '--database-url', '--retry-backoff-max-ms', '--config', '--version'];
+    if (usesKafka(daemon)) flags.push('--kafka-brokers', '--kafka-topic');
+    for (const flag of flags) assert.ok(stdout.includes(flag), `${flag} in help`);
+    if (usesKafka(daemon)) assert.match(stdout, /env KAFKA_BROKERS/);
     assert.match(stdout, /env DATABASE_URL/);
   });
 
@@ -46,10 +47,10 @@ for (const daemon of DAEMONS) {
 
   test(`${daemon}: a typo in config.yaml exits 2 naming the file and line`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tickerflow-config-'));
-    writeFileSync(join(dir, 'config.yaml'), 'kafka:\n  topic: tickers\n  brokerz: x:1\n');
+    writeFileSync(join(dir, 'config.yaml'), 'database:\n  url: postgresql://x\n  urlz: x\n');
     const { status, stderr } = await runDaemon(daemon, [], { cwd: dir });
     assert.equal(status, 2);
-    assert.match(stderr, /config\.yaml:3: unknown option 'kafka\.brokerz'/);
+    assert.match(stderr, /config\.yaml:3: unknown option 'database\.urlz'/);
   });
 }
 

@@ -1,10 +1,9 @@
 // History downsampling: GET .../history?max_points=N answers at most N buckets, each with
 // the true min, max, last value and count of the rows it covers.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireServices, createDatabase, createTopic, freePort, root, startDaemon, waitFor } from '../lib/harness.mjs';
+import { requireServices, createDatabase, createTopic, freePort, root, startDaemon, waitFor, test } from '../lib/harness.mjs';
 
 requireServices();
 

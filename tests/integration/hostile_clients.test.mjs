@@ -2,13 +2,13 @@
 // headers and WebSocket frames, WebSocket clients that fall silent, and 20,000 connection
 // attempts. Each time the server must
 // stay responsive to a well-behaved client, drop what it refuses, and keep its memory bounded.
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { requireServices, startStack, openClient, waitFor, freePort, readMetric } from '../lib/harness.mjs';
+import { requireServices, startStack, openClient, waitFor, freePort, readMetric, test } from '../lib/harness.mjs';
 
 requireServices();
 

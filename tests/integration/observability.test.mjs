@@ -2,14 +2,15 @@
 // checked without Grafana: the files parse, the dashboard's datasources are the provisioned
 // ones, every SQL query runs against the real schema on real candles, and every metric a
 // Prometheus query names is served by a running daemon.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  requireServices, createDatabase, createTopic, freePort, produceLines, promtool, root, startDaemon, uniqueName,
+  requireServices, createDatabase, createTopic, databaseAt, freePort, produceLines, promtool, roleUrl, root, startDaemon,
+  uniqueName,
   waitFor,
+  test,
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -41,14 +42,14 @@ test('provisioning files: datasources with credentials from the environment, das
   const postgres = byUid['tickerflow-postgres'];
   assert.equal(postgres.type, 'grafana-postgresql-datasource');
   assert.equal(postgres.url, 'postgres:5432');
-  assert.equal(postgres.user, '$POSTGRES_USER');
+  assert.equal(postgres.user, 'tickerflow_reader', 'the read-only role, not the schema\'s owner');
   assert.equal(postgres.jsonData.database, '$POSTGRES_DB');
-  assert.equal(postgres.secureJsonData.password, '$POSTGRES_PASSWORD', 'no password in the file');
+  assert.equal(postgres.secureJsonData.password, '$TICKERFLOW_READER_PASSWORD', 'no password in the file');
   assert.equal(byUid['tickerflow-prometheus'].url, 'http://prometheus:9090');
 
   const grafanaService = compose.services.grafana;
   assert.deepEqual(grafanaService.profiles, ['observability']);
-  for (const name of ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB']) {
+  for (const name of ['TICKERFLOW_READER_PASSWORD', 'POSTGRES_DB']) {
     assert.ok(name in grafanaService.environment, `Grafana gets ${name} from the environment`);
   }
   const mounts = grafanaService.volumes.map((v) => v.split(':'));
@@ -110,7 +111,9 @@ test('every dashboard query runs: SQL against the real schema and candles, metri
   await waitFor('candles of twenty minutes', () => db.count('SELECT count(*) FROM candles_1m') >= 40,
     { timeoutMs: 30000 });
 
-  const run = (sql, interval) => db.query(sql
+  // As Grafana runs them: with the read-only role.
+  const reader = databaseAt(roleUrl(db.url, 'reader'));
+  const run = (sql, interval) => reader.query(sql
     .replaceAll('$ticker', 'ticker_00').replaceAll('$interval', interval)
     .replaceAll('$__timeFrom()', `'${new Date(t0).toISOString()}'`)
     .replaceAll('$__timeTo()', `'${new Date(t0 + 3600e3).toISOString()}'`));

@@ -1,8 +1,8 @@
 // End to end on real services: producer -> Kafka -> bridge -> PostgreSQL -> API server
 // (HTTP) and Kafka -> API server -> WebSocket clients, filtered per client.
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireServices, startStack, openClient, consumeAll, waitFor } from '../lib/harness.mjs';
+import { requireServices, startStack, openClient, consumeAll, waitFor, test } from '../lib/harness.mjs';
 
 requireServices();
 

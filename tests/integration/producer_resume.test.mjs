@@ -1,9 +1,8 @@
 // The producer resumes each ticker from its last value after a restart: from records, and
 // from the topic when records lags behind it.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireServices, createDatabase, createTopic, consumeAll, startDaemon, uniqueName, waitFor } from '../lib/harness.mjs';
+import { requireServices, createDatabase, createTopic, consumeAll, startDaemon, uniqueName, waitFor, waitForValue, bridgeProgress, test } from '../lib/harness.mjs';
 
 requireServices();
 
@@ -18,9 +17,9 @@ test('after a restart every ticker continues one step from its last stored value
   await waitFor('some history', () => db.count('SELECT count(*) FROM records') >= 100);
   assert.equal(await producer.stop(), 0);
   assert.match(producer.log(), /seeded 0 of 5 tickers/);
-  const delivered = Number(/(\d+) delivered, 0 failed/.exec(producer.log())[1]);
-  await waitFor('the bridge to store every delivered message',
-    () => db.count('SELECT count(*) FROM records') === delivered);
+  const delivered = Number(/(\d+) delivered, 0 refused/.exec(producer.log())[1]);
+  await waitForValue('the bridge to store every delivered message', () => db.count('SELECT count(*) FROM records'),
+    delivered, { explain: () => bridgeProgress(db, topic) });
 
   const last = Object.fromEntries(db.query(
     'SELECT DISTINCT ON (name) name, value, time FROM records ORDER BY name, time DESC, id DESC')
@@ -94,7 +93,8 @@ test('killed while the bridge is down, the producer resumes from the topic, not 
   // And once the bridge is back, records holds exactly the topic.
   bridge = startDaemon('bridge', ['--group-id', 'lagging'], { env, label: 'resume-lag-bridge-2' });
   const total = [...sequences.values()].reduce((sum, values) => sum + values.length, 0);
-  await waitFor('the bridge to catch up', () => db.count('SELECT count(*) FROM records') === total, { timeoutMs: 30000 });
+  await waitForValue('the bridge to catch up', () => db.count('SELECT count(*) FROM records'), total,
+    { timeoutMs: 30000, explain: () => bridgeProgress(db, topic) });
   assert.equal(db.count('SELECT count(*) FROM (SELECT name, time FROM records GROUP BY name, time HAVING count(*) > 1) d'), 0);
   assert.equal(await bridge.stop(), 0);
 });

@@ -1,12 +1,12 @@
 // The WebSocket protocol of docs/api.md on real services: many and all subscriptions,
 // errors, heartbeats, gapless resume (from memory and from PostgreSQL), history -> live
 // by position, a client that reads nothing, and the connection limit.
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { requireServices, startStack, openClient, waitFor, freePort, produceLines, readMetric } from '../lib/harness.mjs';
+import { requireServices, startStack, openClient, waitFor, freePort, produceLines, readMetric, test } from '../lib/harness.mjs';
 
 requireServices();
 

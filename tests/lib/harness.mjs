@@ -3,7 +3,8 @@
 // curl-equivalent fetch, a WebSocket client). Each test gets its own database and
 // topic, so tests never see each other's data.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { test as nodeTest } from 'node:test';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,60 @@ process.on('exit', () => {
   for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
+// ---- failures that explain themselves ------------------------------------------------------
+
+// Every daemon this file started, in order: {label, logPath, child}. Logs are kept in
+// logDir whatever happens.
+const daemonLogs = [];
+const TAIL_LINES = 40;
+
+function tail(path, lines) {
+  try {
+    const text = readFileSync(path, 'utf8').trimEnd();
+    return text === '' ? '(empty)' : text.split('\n').slice(-lines).join('\n');
+  } catch (error) {
+    return `(cannot read: ${error.message})`;
+  }
+}
+
+const brokerLog = process.env.TICKERFLOW_TEST_STATE ? join(process.env.TICKERFLOW_TEST_STATE, 'kafka', 'kafka.log') : null;
+function brokerLogSize() {
+  try { return statSync(brokerLog).size; } catch { return 0; }
+}
+
+// Prints, for a failed test, the tail of the log of every daemon it started or that was
+// still running, with how each ended, and what the broker logged meanwhile (consumer
+// groups joining and leaving: tools/kafka/log4j2.properties).
+function explainFailure(name, firstDaemon, brokerFrom) {
+  const shown = daemonLogs.filter((d, i) => i >= firstDaemon || (d.child.exitCode === null && d.child.signalCode === null));
+  const lines = [`\n---- test "${name}" failed: the logs of its daemons (all in ${logDir}) ----`];
+  for (const { label, logPath, child } of shown) {
+    const state = child.exitCode !== null ? `exited ${child.exitCode}` : child.signalCode !== null ? `killed by ${child.signalCode}` : 'running';
+    lines.push(`==== ${label} (${state}): last ${TAIL_LINES} lines of ${logPath}`, tail(logPath, TAIL_LINES));
+  }
+  if (brokerLog && existsSync(brokerLog)) {
+    const text = readFileSync(brokerLog, 'utf8').slice(brokerFrom).trimEnd();
+    lines.push(`==== the Kafka broker meanwhile (${brokerLog})`, text === '' ? '(nothing)' : text.split('\n').slice(-TAIL_LINES).join('\n'));
+  }
+  console.log(lines.join('\n'));
+}
+
+// node:test's test(), with the failure explained (explainFailure) before it is reported.
+// Use it instead of node:test's in every test file.
+export function test(name, options, fn) {
+  if (typeof options === 'function') [options, fn] = [{}, options];
+  return nodeTest(name, options, async (context) => {
+    const firstDaemon = daemonLogs.length;
+    const brokerFrom = brokerLogSize();
+    try {
+      return await fn(context);
+    } catch (error) {
+      explainFailure(name, firstDaemon, brokerFrom);
+      throw error;
+    }
+  });
+}
+
 // What a daemon inherits from the test's environment: PATH, and the sanitizers' options.
 function baseEnvironment() {
   const keep = ['PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
@@ -59,6 +114,36 @@ export async function waitFor(what, check, { timeoutMs = 20000, intervalMs = 100
   }
 }
 
+// Waits until read() (a number, or anything JSON can show) satisfies `want` (a value,
+// compared with ===, or a predicate); on timeout the error says the last value seen and
+// what was wanted, so a count that stopped short, went past, or never moved tells which.
+// `explain`, when given, adds what it returns (more figures) to that error.
+export async function waitForValue(what, read, want, { timeoutMs = 20000, intervalMs = 100, explain } = {}) {
+  const matches = typeof want === 'function' ? want : (value) => value === want;
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  let lastError;
+  for (;;) {
+    try {
+      last = await read();
+      lastError = undefined;
+      if (matches(last)) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const wanted = typeof want === 'function' ? want.toString() : JSON.stringify(want);
+      let extra = '';
+      if (explain) {
+        try { extra = `; ${await explain()}`; } catch (error) { extra = `; (${error.message})`; }
+      }
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: last seen ${JSON.stringify(last)}, ` +
+        `want ${wanted}${lastError ? `; last error: ${lastError.message}` : ''}${extra}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -76,15 +161,37 @@ function psqlAt(url, sql) {
   return execFileSync('psql', [url, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
 }
 
-// Creates an empty database owned by the daemons' role; returns its URL and a query helper.
-export function createDatabase(prefix) {
+// The role that owns the schema, as scripts/lib/services.sh creates it.
+const OWNER = 'tickerflow';
+
+// Creates a database owned by the schema's owner and migrates it (tickerflow-migrate: the
+// schema, and each daemon's role with its privileges); returns the owner's URL and a query
+// helper. Daemons started with that URL connect with their own roles (startDaemon).
+export function createDatabase(prefix, { migrate = true } = {}) {
   const name = uniqueName(prefix).toLowerCase();
-  psqlAt(adminUrl, `CREATE DATABASE ${name} OWNER tickerflow`);
+  psqlAt(adminUrl, `CREATE DATABASE ${name} OWNER ${OWNER}`);
   const url = new URL(adminUrl);
-  url.username = 'tickerflow';
-  url.password = 'tickerflow';
+  url.username = OWNER;
+  url.password = OWNER;
   url.pathname = `/${name}`;
+  if (migrate) migrateDatabase(url.toString());
   return databaseAt(url.toString());
+}
+
+// Runs tickerflow-migrate on the database of `ownerUrl`; throws with its output on failure.
+export function migrateDatabase(ownerUrl) {
+  const result = spawnSync(join(buildDir, 'services', 'migrate', 'tickerflow-migrate'),
+    ['--database-url', ownerUrl, '--log-level', 'warn'], { encoding: 'utf8', env: baseEnvironment() });
+  if (result.status !== 0) throw new Error(`tickerflow-migrate exited ${result.status}: ${result.stderr}`);
+}
+
+// `url` with the user and password of `daemon`'s role (tickerflow_<daemon>, as
+// tickerflow-migrate creates it with its local default password).
+export function roleUrl(url, daemon) {
+  const role = new URL(url);
+  role.username = `tickerflow_${daemon}`;
+  role.password = `tickerflow_${daemon}`;
+  return role.toString();
 }
 
 // Query helpers for the database at `databaseUrl` (which must exist).
@@ -153,6 +260,28 @@ export function consumeAll(topic, { max = 100000 } = {}) {
   return out.split('\n').filter((line) => line !== '');
 }
 
+// The end offset of each partition of `topic` (kcat's offset query), summed: how many
+// messages the topic holds (for a topic never trimmed).
+export function topicEnd(topic) {
+  const metadata = JSON.parse(execFileSync('kcat', ['-L', '-J', '-b', brokers, '-t', topic], { encoding: 'utf8' }));
+  const partitions = metadata.topics[0].partitions.map((p) => p.partition);
+  const out = execFileSync('kcat', ['-Q', '-b', brokers, ...partitions.flatMap((p) => ['-t', `${topic}:${p}:-1`])],
+    { encoding: 'utf8' });
+  return [...out.matchAll(/offset (-?\d+)/g)].reduce((sum, m) => sum + Math.max(0, Number(m[1])), 0);
+}
+
+// What the bridge has done with `topic`, for a wait's error: rows and distinct (name, time)
+// rows (fewer distinct: duplicates), dead letters, the offsets it stored, and the topic's end
+// (stored offsets short of it: the bridge is behind or stuck).
+export function bridgeProgress(db, topic) {
+  const [[rows, distinct]] = db.query('SELECT count(*), count(DISTINCT (name, time)) FROM records');
+  const dead = db.count('SELECT count(*) FROM dead_letters');
+  const stored = db.count(`SELECT coalesce(sum(next_offset), 0) FROM bridge_offsets WHERE topic = '${topic}'`);
+  let end = '?';
+  try { end = topicEnd(topic); } catch (error) { end = `? (${error.message.split('\n')[0]})`; }
+  return `records ${rows} rows (${distinct} distinct), dead_letters ${dead}, bridge_offsets at ${stored} of the topic's ${end}`;
+}
+
 // Produces `lines` ("key\tjson" each) through kcat's standard input, without blocking
 // the event loop; resolves when kcat has delivered them all.
 export function produceLines(topic, lines) {
@@ -192,6 +321,16 @@ export function startKafka() {
 
 // ---- daemons -------------------------------------------------------------------------------
 
+// A daemon's environment as deployed: a DATABASE_URL of the schema's owner becomes the URL
+// of the daemon's own role (least privilege: docs/architecture.md, "Database roles").
+function daemonEnvironment(daemon, env) {
+  const url = env.DATABASE_URL;
+  if (url === undefined || !['producer', 'bridge', 'aggregator', 'api'].includes(daemon)) return env;
+  let owner = false;
+  try { owner = new URL(url).username === OWNER; } catch { /* not a URL: leave it */ }
+  return owner ? { ...env, DATABASE_URL: roleUrl(url, daemon) } : env;
+}
+
 // Starts build/services/<daemon>/tickerflow-<daemon>; stderr and stdout go to a log file.
 // Runs in an empty folder so no config.yaml is picked up by accident.
 export function startDaemon(daemon, args = [], { env = {}, label = daemon, captureStdout = false } = {}) {
@@ -204,11 +343,12 @@ export function startDaemon(daemon, args = [], { env = {}, label = daemon, captu
   const allArgs = args.includes('--admin-port') ? args : [...args, '--admin-port', '0'];
   const child = spawn(binary, allArgs, {
     cwd: mkdtempSync(join(tmpdir(), 'tickerflow-cwd-')),
-    env: { ...baseEnvironment(), KAFKA_BROKERS: brokers, ...env },
+    env: { ...baseEnvironment(), KAFKA_BROKERS: brokers, ...daemonEnvironment(daemon, env) },
     stdio: ['ignore', captureStdout ? 'pipe' : logFd, logFd],
   });
   closeSync(logFd);
   started.add(child);
+  daemonLogs.push({ label, logPath, child });
   child.unref();
   let stdout = '';
   if (captureStdout) {
@@ -253,7 +393,7 @@ export function runDaemon(daemon, args, { env = {}, cwd } = {}) {
   return new Promise((resolve) => {
     const child = spawn(binary, args, {
       cwd: cwd ?? mkdtempSync(join(tmpdir(), 'tickerflow-cwd-')),
-      env: { ...baseEnvironment(), ...env },
+      env: { ...baseEnvironment(), ...daemonEnvironment(daemon, env) },
     });
     let stdout = '';
     let stderr = '';

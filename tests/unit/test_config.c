@@ -27,7 +27,7 @@ static const struct config_option OPTIONS[] = {
 };
 
 static const struct config_spec SPEC = {"tickerflow-test", "A test daemon.", "producer", OPTIONS,
-                                        sizeof OPTIONS / sizeof OPTIONS[0]};
+                                        sizeof OPTIONS / sizeof OPTIONS[0], NULL};
 
 static const char *const ENVIRONMENT[] = {"LOG_LEVEL", "KAFKA_BROKERS", "KAFKA_TOPIC", "DATABASE_URL",
                                           "PRODUCER_TICKERS", "PRODUCER_DRY_RUN", "PRODUCER_LABEL",
@@ -79,7 +79,7 @@ static enum config_result load(struct test_settings *settings, struct error *err
 static void expect_usage_error(char *const *arguments, const char *reason)
 {
     struct test_settings settings;
-    struct error err = {{0}};
+    struct error err = {0};
     assert_int_equal(load(&settings, &err, arguments), CONFIG_EXIT_USAGE);
     if (strstr(err.message, reason) == NULL)
         fail_msg("expected error containing '%s', got '%s'", reason, err.message);
@@ -155,6 +155,31 @@ static void yaml_nulls_keep_the_default_and_foreign_sections_are_skipped(void **
     assert_string_equal(settings.shared.kafka_brokers, "localhost:9092");
     assert_string_equal(settings.shared.kafka_topic, "tickers");
     config_free(&SPEC, &settings);
+}
+
+static void unused_shared_sections_are_skipped_but_other_keys_are_not(void **unused)
+{
+    /* A program without Kafka options (tickerflow-migrate) reads the same config.yaml. */
+    static const struct config_option DATABASE_ONLY[] = {
+        {"database.url", "database-url", CONFIG_STRING, offsetof(struct test_settings, shared.database_url), "x", 1, 0,
+         NULL, "u"},
+    };
+    static const char *const UNUSED[] = {"kafka", NULL};
+    const struct config_spec spec = {.program = "tickerflow-db", .summary = "s", .section = "migrate",
+                                     .options = DATABASE_ONLY, .option_count = 1, .unused_sections = UNUSED};
+    struct test_settings settings = {0};
+    struct error err;
+    const char yaml[] = "kafka:\n  brokers: b:1\ndatabase:\n  url: postgresql://here\n";
+    assert_int_equal(config_apply_yaml(&spec, yaml, sizeof yaml - 1, "config.yaml", &settings, &err), 0);
+    assert_string_equal(settings.shared.database_url, "postgresql://here");
+    const char typo[] = "database:\n  urlz: y\n";
+    assert_int_equal(config_apply_yaml(&spec, typo, sizeof typo - 1, "config.yaml", &settings, &err), -1);
+    assert_string_equal(err.message, "config.yaml:2: unknown option 'database.urlz'");
+    /* Without the list, the Kafka section is unknown to it. */
+    const struct config_spec strict = {.program = "p", .summary = "s", .section = "migrate", .options = DATABASE_ONLY,
+                                       .option_count = 1};
+    assert_int_equal(config_apply_yaml(&strict, yaml, sizeof yaml - 1, "config.yaml", &settings, &err), -1);
+    free(settings.shared.database_url);
 }
 
 static void help_and_version_exit_successfully(void **unused)
@@ -248,6 +273,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(flags_accept_both_forms_and_bare_booleans, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_environment_variables_count_as_unset, setup, teardown),
         cmocka_unit_test_setup_teardown(yaml_nulls_keep_the_default_and_foreign_sections_are_skipped, setup, teardown),
+        cmocka_unit_test(unused_shared_sections_are_skipped_but_other_keys_are_not),
         cmocka_unit_test_setup_teardown(help_and_version_exit_successfully, setup, teardown),
         cmocka_unit_test_setup_teardown(rejects_bad_command_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(rejects_bad_environment_values, setup, teardown),

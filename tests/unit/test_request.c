@@ -14,7 +14,7 @@ static void expect_route_error(const char *path, int status, const char *reason)
     enum api_route route;
     char name[TICKER_NAME_MAX + 1];
     int got_status = 0;
-    struct error err = {{0}};
+    struct error err = {0};
     assert_int_equal(api_route_parse(path, &route, name, &got_status, &err), -1);
     assert_int_equal(got_status, status);
     if (strstr(err.message, reason) == NULL)
@@ -86,7 +86,7 @@ static void history_defaults_and_values(void **unused)
 static void expect_history_error(const char *const *arguments, size_t count, const char *reason)
 {
     struct history_query query;
-    struct error err = {{0}};
+    struct error err = {0};
     assert_int_equal(parse(arguments, count, &query, &err), -1);
     if (strstr(err.message, reason) == NULL)
         fail_msg("expected '%s', got '%s'", reason, err.message);
@@ -132,7 +132,7 @@ static struct client_message message;
 
 static void expect_client_error(const char *text, const char *code, const char *reason)
 {
-    struct error err = {{0}};
+    struct error err = {0};
     const char *got_code = NULL;
     assert_int_equal(client_message_parse(text, strlen(text), &message, &got_code, &err), -1);
     if (got_code == NULL || strcmp(got_code, code) != 0)
@@ -143,7 +143,7 @@ static void expect_client_error(const char *text, const char *code, const char *
 
 static void parse_ok(const char *text)
 {
-    struct error err = {{0}};
+    struct error err = {0};
     const char *code = NULL;
     if (client_message_parse(text, strlen(text), &message, &code, &err) != 0)
         fail_msg("%s: rejected (%s): %s", text, code, err.message);
@@ -272,7 +272,7 @@ static void candles_defaults_and_values(void **unused)
 static void expect_candles_error(const char *const *arguments, size_t count, const char *reason)
 {
     struct candles_query query;
-    struct error err = {{0}};
+    struct error err = {0};
     assert_int_equal(candles_query_parse(arguments, count, 10000, NOW_US, &query, &err), -1);
     if (strstr(err.message, reason) == NULL)
         fail_msg("expected '%s', got '%s'", reason, err.message);

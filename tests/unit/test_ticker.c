@@ -10,7 +10,7 @@
 static void expect_rejected(const char *json, size_t length, const char *reason)
 {
     struct ticker ticker;
-    struct error err = {{0}};
+    struct error err = {0};
     assert_int_equal(ticker_decode(json, length, &ticker, &err), -1);
     if (strstr(err.message, reason) == NULL)
         fail_msg("%.*s: expected error containing '%s', got '%s'", (int)length, json, reason, err.message);
@@ -132,7 +132,7 @@ static void rejects_unparsable_times(void **unused)
 static void expect_same_as_json_reader(const char *json, size_t length)
 {
     struct ticker by_json, by_decode;
-    struct error json_err = {{0}}, decode_err = {{0}};
+    struct error json_err = {0}, decode_err = {0};
     int json_result = ticker_decode_json(json, length, &by_json, &json_err);
     assert_int_equal(ticker_decode(json, length, &by_decode, &decode_err), json_result);
     if (json_result < 0) {

@@ -18,7 +18,7 @@ static int64_t parse_ok(const char *text)
 static void expect_rejected(const char *text, const char *reason)
 {
     int64_t us;
-    struct error err = {{0}};
+    struct error err = {0};
     assert_int_equal(timestamp_parse(text, strlen(text), &us, &err), -1);
     if (strstr(err.message, reason) == NULL)
         fail_msg("'%s': expected error containing '%s', got '%s'", text, reason, err.message);

@@ -71,14 +71,20 @@ static struct window_book *new_book(const struct window_rules *rules)
     return book;
 }
 
-static enum window_verdict add(struct window_book *book, const char *name, int64_t time_us, int32_t value,
-                               int64_t offset)
+static enum window_verdict add_limited(struct window_book *book, const char *name, int64_t time_us, int32_t value,
+                                       int64_t offset, int64_t newest_limit_us)
 {
     struct ticker tick = {.value = value, .time_us = time_us};
     strcpy(tick.name, name);
     enum window_verdict verdict;
-    assert_int_equal(window_book_add(book, &tick, offset, &verdict, NULL), 0);
+    assert_int_equal(window_book_add(book, &tick, offset, newest_limit_us, &verdict, NULL), 0);
     return verdict;
+}
+
+static enum window_verdict add(struct window_book *book, const char *name, int64_t time_us, int32_t value,
+                               int64_t offset)
+{
+    return add_limited(book, name, time_us, value, offset, WINDOW_BOOK_NO_LIMIT);
 }
 
 static void flush(struct window_book *book, struct emitted *out)
@@ -433,6 +439,164 @@ static void memory_limits_refuse_ticks_until_windows_are_purged(void **unused)
     window_book_destroy(book);
 }
 
+/* ---- ticks dated ahead of the clock ------------------------------------------------------ */
+
+/* Two tickers tick every second for `seconds` from t0 (read at that moment: the clock);
+ * after `bad_after` of them, one message of ticker "a" dated `ahead` past the clock. */
+struct timed_tick {
+    char name[4];
+    int64_t time_us, clock_us;
+    int32_t value;
+};
+
+static size_t make_skewed(struct timed_tick *ticks, int64_t t0, int seconds, size_t bad_after, int64_t ahead_us)
+{
+    size_t count = 0;
+    int32_t values[2] = {0, 0};
+    for (int second = 0; second < seconds; second++) {
+        for (int k = 0; k < 2; k++) {
+            values[k] += (second * 7 + k) % 3 == 0 ? -1 : 1;
+            int64_t now = t0 + second * SECOND + k * 1000;
+            ticks[count++] = (struct timed_tick){{(char)('a' + k), 0}, now, now, values[k]};
+            if (count == bad_after)
+                ticks[count++] = (struct timed_tick){"a", now + ahead_us, now, 1000};
+        }
+    }
+    return count;
+}
+
+/* The candle of (name, minute) computed from every tick at once: the reference. */
+static bool reference_candle(const struct timed_tick *ticks, size_t count, const char *name, int64_t start_us,
+                             struct candle *c)
+{
+    /* The ticker's ticks in time order (insertion sort of indexes; stable for equal times). */
+    size_t order[1024], n = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(ticks[i].name, name) != 0)
+            continue;
+        size_t at = n++;
+        while (at > 0 && ticks[order[at - 1]].time_us > ticks[i].time_us) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = i;
+    }
+    bool found = false;
+    for (size_t j = 0; j < n; j++) {
+        const struct timed_tick *t = &ticks[order[j]];
+        int64_t start = t->time_us / MINUTE * MINUTE;
+        if (start != start_us)
+            continue;
+        if (!found)
+            *c = (struct candle){.open = t->value, .high = t->value, .low = t->value};
+        found = true;
+        c->high = t->value > c->high ? t->value : c->high;
+        c->low = t->value < c->low ? t->value : c->low;
+        c->close = t->value;
+        c->ticks++;
+        if (j > 0) {
+            c->up_moves += t->value > ticks[order[j - 1]].value;
+            c->down_moves += t->value < ticks[order[j - 1]].value;
+        }
+    }
+    return found;
+}
+
+static void assert_candles_are_the_reference(const struct emitted *out, const struct timed_tick *ticks, size_t count)
+{
+    for (size_t i = 0; i < out->count; i++) {
+        const struct candle *got = &out->candles[i];
+        struct candle want;
+        assert_true(reference_candle(ticks, count, got->name, got->start_us, &want));
+        assert_candle(got, want.open, want.high, want.low, want.close, want.up_moves, want.down_moves, want.ticks);
+    }
+}
+
+static void a_tick_dated_ahead_of_the_clock_is_held_without_closing_the_minutes_before_it(void **unused)
+{
+    const int64_t t0 = 1800000000LL * SECOND;
+    const int64_t limit_us = 1 * SECOND; /* how far past the clock a tick may move the newest time */
+    struct timed_tick *ticks = calloc(1024, sizeof *ticks);
+    size_t count = make_skewed(ticks, t0, 400, 41, 3 * MINUTE); /* at t0 + 20 s, a tick dated t0 + 3:20 */
+
+    struct window_book *book = new_book(&RULES);
+    struct emitted *out = calloc(1, sizeof *out);
+    for (size_t i = 0; i < count; i++) {
+        enum window_verdict verdict =
+            add_limited(book, ticks[i].name, ticks[i].time_us, ticks[i].value, (int64_t)i, ticks[i].clock_us + limit_us);
+        assert_int_equal(verdict, WINDOW_ACCEPTED); /* no real tick is too late */
+        assert_true(window_book_newest_us(book) <= ticks[i].clock_us + limit_us);
+        if (i % 10 == 0)
+            flush(book, out);
+    }
+    flush(book, out);
+    /* Every minute the watermark closed, the future tick's included, equals the reference. */
+    assert_int_equal(out->count, 2 * 6);
+    assert_candles_are_the_reference(out, ticks, count);
+    assert_int_equal(candle_of(out, "a", t0 + 3 * MINUTE)->high, 1000);
+
+    /* Without the limit, the same sequence loses the real ticks that follow the bad one. */
+    struct window_book *unbounded = new_book(&RULES);
+    size_t too_late = 0;
+    for (size_t i = 0; i < count; i++)
+        too_late += add(unbounded, ticks[i].name, ticks[i].time_us, ticks[i].value, (int64_t)i) == WINDOW_TOO_LATE;
+    assert_true(too_late > 100);
+    window_book_destroy(unbounded);
+    window_book_destroy(book);
+    free(out);
+    free(ticks);
+}
+
+static void a_replay_does_not_move_the_newest_time_again(void **unused)
+{
+    /* Restored at its saved newest time, a book that replays messages (limit NO_TIME: they were
+     * counted before) ends where the one that never stopped did, whatever the clock says now. */
+    const int64_t t0 = 1800000000LL * SECOND;
+    struct timed_tick *ticks = calloc(1024, sizeof *ticks);
+    size_t count = make_skewed(ticks, t0, 200, 41, 3 * MINUTE);
+    struct saved *clean = calloc(1, sizeof *clean), *restarted = calloc(1, sizeof *restarted);
+
+    struct window_book *book = new_book(&RULES);
+    for (size_t i = 0; i < count; i++)
+        add_limited(book, ticks[i].name, ticks[i].time_us, ticks[i].value, (int64_t)i, ticks[i].clock_us + SECOND);
+    checkpoint(book, clean, count);
+    window_book_destroy(book);
+    assert_int_equal(clean->written.count, 2 * 3);
+
+    /* The same messages up to 150, a checkpoint, and a crash. */
+    book = new_book(&RULES);
+    for (size_t i = 0; i <= 150; i++)
+        add_limited(book, ticks[i].name, ticks[i].time_us, ticks[i].value, (int64_t)i, ticks[i].clock_us + SECOND);
+    checkpoint(book, restarted, 151);
+    window_book_destroy(book);
+
+    /* Restart after message 150, replaying from the saved replay offset: the held future
+     * tick pinned it before 150, so the replay reads it again. */
+    assert_true(restarted->replay_offset <= 41);
+    book = restore(restarted);
+    for (size_t i = (size_t)restarted->replay_offset; i < count; i++)
+        add_limited(book, ticks[i].name, ticks[i].time_us, ticks[i].value, (int64_t)i,
+                    i <= 150 ? WINDOW_BOOK_NO_TIME : ticks[i].clock_us + SECOND);
+    checkpoint(book, restarted, count);
+    assert_int_equal(window_book_newest_us(book), clean->newest_us);
+    window_book_destroy(book);
+    assert_int_equal(restarted->written.count, clean->written.count);
+    assert_candles_are_the_reference(&restarted->written, ticks, count);
+
+    /* Had the replay judged those messages by today's clock (no limit: the clock is past the
+     * future tick by now), it would have moved the watermark and lost real ticks. */
+    book = new_book(&RULES);
+    size_t too_late = 0;
+    for (size_t i = 0; i < count; i++)
+        too_late += add_limited(book, ticks[i].name, ticks[i].time_us, ticks[i].value, (int64_t)i,
+                                i <= 150 ? WINDOW_BOOK_NO_LIMIT : ticks[i].clock_us + SECOND) == WINDOW_TOO_LATE;
+    window_book_destroy(book);
+    assert_true(too_late > 0);
+    free(clean);
+    free(restarted);
+    free(ticks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +609,8 @@ int main(void)
         cmocka_unit_test(bad_rules_are_refused),
         cmocka_unit_test(restarts_at_any_checkpoint_write_the_same_candles),
         cmocka_unit_test(memory_limits_refuse_ticks_until_windows_are_purged),
+        cmocka_unit_test(a_tick_dated_ahead_of_the_clock_is_held_without_closing_the_minutes_before_it),
+        cmocka_unit_test(a_replay_does_not_move_the_newest_time_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,64 @@
+/*
+ * A query the API server hands to a worker thread: an HTTP request under /api, or a
+ * WebSocket resume, with the answer the worker fills in.
+ *
+ * Ownership: the service thread creates a job and submits it to the query pool, which owns
+ * it until query_pool_take_done hands it back; then the service thread frees it.
+ */
+#ifndef API_QUERY_JOB_H
+#define API_QUERY_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "request.h"
+
+/* A WebSocket resume: one ticker's stored values after a time. */
+struct resume_query {
+    char name[TICKER_NAME_MAX + 1];
+    int64_t since_us;
+    int limit; /* the most values returned: the newest ones when there are more */
+};
+
+struct resume_rows {
+    bool failed;       /* the database was unavailable */
+    bool anchored;     /* a value at exactly since_us is stored (the client's last one) */
+    bool truncated;    /* more than `limit` values: the oldest were left out */
+    size_t count;
+    int64_t *times_us; /* owned, oldest first */
+    int32_t *values;   /* owned */
+};
+
+enum query_kind {
+    QUERY_HTTP,   /* GET /api/...: answered with an HTTP status and a JSON body */
+    QUERY_RESUME, /* answered with rows */
+};
+
+struct query_job {
+    struct query_job *next;
+    enum query_kind kind;
+    enum api_route route;         /* QUERY_HTTP */
+    struct history_query history; /* QUERY_HTTP, API_ROUTE_HISTORY */
+    struct candles_query candles; /* QUERY_HTTP, API_ROUTE_CANDLES */
+    struct resume_query resume;   /* QUERY_RESUME */
+
+    /* The answer, filled by a worker: HTTP status and a JSON body the job owns, or rows. */
+    int status;
+    char *body;
+    size_t body_length;
+    struct resume_rows rows;
+
+    /* Service thread only: who waits for this job (an HTTP session or a WebSocket
+     * subscription), NULL once it has gone. */
+    void *session;
+};
+
+/* Returns a zeroed job, or NULL. Free with query_job_free (also frees the body and rows). */
+struct query_job *query_job_new(void);
+void query_job_free(struct query_job *job);
+
+/* Frees a list of jobs linked by `next`. */
+void query_job_free_list(struct query_job *job);
+
+#endif

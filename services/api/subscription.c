@@ -1,0 +1,184 @@
+/*
+ * A WebSocket client watching one ticker: what it has been sent (the newest time queued:
+ * a value is never sent twice nor out of order, whatever mix of window, PostgreSQL rows and
+ * live ticks a resume takes), and resuming from a position. See live_hub_internal.h.
+ * Service thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "live_hub_internal.h"
+#include "log.h"
+
+struct subscription *subscription_find(const struct ws_client *client, const struct ticker_entry *entry)
+{
+    for (size_t i = 0; i < client->subscription_count; i++) {
+        if (client->subscriptions[i]->ticker == entry)
+            return client->subscriptions[i];
+    }
+    return NULL;
+}
+
+struct subscription *subscription_add(struct ws_client *client, struct ticker_entry *entry)
+{
+    if (client->subscription_count == client->subscription_capacity) {
+        size_t capacity = client->subscription_capacity ? client->subscription_capacity * 2 : 4;
+        struct subscription **grown = realloc(client->subscriptions, capacity * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        client->subscriptions = grown;
+        client->subscription_capacity = capacity;
+    }
+    struct subscription *subscription = calloc(1, sizeof *subscription);
+    if (subscription == NULL)
+        return NULL;
+    *subscription = (struct subscription){.client = client, .ticker = entry, .last_queued_us = entry->last_time_us};
+    if (ticker_entry_subscribe(entry, subscription) < 0) {
+        free(subscription);
+        return NULL;
+    }
+    client->subscriptions[client->subscription_count++] = subscription;
+    return subscription;
+}
+
+void subscription_remove(struct ws_client *client, size_t index)
+{
+    struct subscription *subscription = client->subscriptions[index];
+    ticker_entry_unsubscribe(subscription->ticker, subscription);
+    if (subscription->resume != NULL)
+        subscription->resume->session = NULL;
+    if (subscription->by_name)
+        client->named_count--;
+    free(subscription);
+    client->subscriptions[index] = client->subscriptions[--client->subscription_count];
+}
+
+void subscription_push_tick(struct live_hub *hub, struct subscription *subscription, struct frame *tick)
+{
+    if (tick->time_us <= subscription->last_queued_us)
+        return;
+    subscription->last_queued_us = tick->time_us;
+    ws_client_push(hub, subscription->client, frame_ref(tick));
+}
+
+/* Each candle frame is whole, so skipping some for a client that falls behind loses
+ * nothing the next one does not carry, and ticks keep their room in the queue. */
+void subscription_push_candle(struct live_hub *hub, struct subscription *subscription, struct frame **candle)
+{
+    struct ws_client *client = subscription->client;
+    if (!subscription->candles || subscription->resume != NULL || client->queue.count * 2 > client->queue.limit)
+        return;
+    if (*candle == NULL)
+        *candle = frame_new_candle(subscription->ticker->name, &subscription->ticker->candle);
+    if (*candle != NULL)
+        ws_client_push(hub, client, frame_ref(*candle));
+}
+
+static void push_gap(struct live_hub *hub, struct subscription *subscription, int64_t after_us, int64_t before_us,
+                     int64_t missed)
+{
+    metric_add(hub->metrics.gaps, 1);
+    struct frame *gap = frame_new_gap(subscription->ticker->id, subscription->ticker->name, after_us, before_us, missed);
+    if (gap != NULL)
+        ws_client_push(hub, subscription->client, gap);
+}
+
+/* ---- resuming ----------------------------------------------------------------------- */
+
+/* Queues the window's ticks newer than what the subscription has, with a gap message
+ * where they do not follow on from it. A tick whose predecessor is unknown (the first
+ * after a server start) counts as following, except, with `strict`, the first one: then
+ * the caller knows values may be missing before the window (a resume that could not
+ * reach the database). */
+static void push_window(struct live_hub *hub, struct subscription *subscription, bool strict)
+{
+    struct ticker_entry *entry = subscription->ticker;
+    bool first = true;
+    for (size_t i = 0; i < entry->window_count; i++) {
+        struct frame *tick = ticker_window_at(hub->tickers, entry, i);
+        if (tick->time_us <= subscription->last_queued_us)
+            continue;
+        bool follows = tick->previous_us == INT64_MIN ? !(strict && first)
+                                                      : tick->previous_us <= subscription->last_queued_us;
+        if (!follows)
+            push_gap(hub, subscription, subscription->last_queued_us, tick->time_us, -1);
+        subscription_push_tick(hub, subscription, tick);
+        first = false;
+    }
+    if (strict && first && entry->last_time_us > subscription->last_queued_us)
+        push_gap(hub, subscription, subscription->last_queued_us, INT64_MIN, -1); /* newer values, none held */
+}
+
+/* Does the window hold every tick after `since_us`? */
+static bool window_covers(const struct ticker_table *table, const struct ticker_entry *entry, int64_t since_us)
+{
+    if (since_us >= entry->last_time_us)
+        return true; /* nothing newer exists */
+    if (entry->window_count == 0)
+        return false;
+    const struct frame *oldest = ticker_window_at(table, entry, 0);
+    return oldest->time_us <= since_us || (oldest->previous_us != INT64_MIN && oldest->previous_us <= since_us);
+}
+
+void subscription_resume(struct live_hub *hub, struct subscription *subscription, int64_t since_us)
+{
+    if (subscription->resume != NULL) { /* a newer position replaces one under way */
+        subscription->resume->session = NULL;
+        subscription->resume = NULL;
+    }
+    subscription->last_queued_us = since_us;
+    if (window_covers(hub->tickers, subscription->ticker, since_us)) {
+        metric_add(hub->metrics.resumes_memory, 1);
+        push_window(hub, subscription, false);
+        return;
+    }
+    struct query_job *job = query_job_new();
+    if (job != NULL) {
+        job->kind = QUERY_RESUME;
+        memcpy(job->resume.name, subscription->ticker->name, sizeof job->resume.name);
+        job->resume.since_us = since_us;
+        job->resume.limit = (int)hub->settings->history_max_limit;
+        job->session = subscription;
+        if (query_pool_submit(hub->pool, job) == 0) {
+            metric_add(hub->metrics.resumes_database, 1);
+            subscription->resume = job;
+            return;
+        }
+        query_job_free(job);
+    }
+    /* No query possible now: continue from the window, with a gap for what it lacks. */
+    log_warn("resume of %s from the database refused (too many queries waiting)", subscription->ticker->name);
+    push_window(hub, subscription, true);
+}
+
+void live_hub_resume_answered(struct live_hub *hub, struct query_job *job)
+{
+    struct subscription *subscription = job->session;
+    if (subscription == NULL || subscription->resume != job) {
+        query_job_free(job); /* the client left, unsubscribed or resumed again meanwhile */
+        return;
+    }
+    subscription->resume = NULL;
+    const struct resume_rows *rows = &job->rows;
+    if (rows->failed) {
+        push_window(hub, subscription, true);
+        query_job_free(job);
+        return;
+    }
+    if (rows->truncated) /* more than history_max_limit values: the oldest are left out */
+        push_gap(hub, subscription, subscription->last_queued_us, rows->times_us[0], -1);
+    int64_t previous = rows->anchored && !rows->truncated ? job->resume.since_us : INT64_MIN;
+    for (size_t i = 0; i < rows->count; i++) {
+        struct ticker tick = {.value = rows->values[i], .time_us = rows->times_us[i]};
+        memcpy(tick.name, subscription->ticker->name, sizeof tick.name);
+        struct tick_origin origin = {.partition = -1, .previous_us = previous};
+        struct frame *frame = frame_new_tick(subscription->ticker->id, &tick, &origin);
+        if (frame != NULL) {
+            subscription_push_tick(hub, subscription, frame);
+            frame_release(frame);
+        }
+        previous = rows->times_us[i];
+    }
+    push_window(hub, subscription, false);
+    query_job_free(job);
+}
