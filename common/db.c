@@ -111,26 +111,15 @@ int db_check_schema(PGconn *connection, struct error *err)
 
 int db_apply_schema(PGconn *connection, struct error *err)
 {
-    if (db_exec(connection, "SELECT pg_advisory_lock(" SCHEMA_LOCK_KEY ")", err) < 0)
+    if (db_exec(connection, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")", err) < 0)
         return -1;
+    /* PQexec runs the multi-statement script inside the caller's transaction. */
+    if (db_exec(connection, DB_SCHEMA_SQL, err) < 0)
+        return error_wrap(err, "applying db/init.sql");
     char record_version[160];
     snprintf(record_version, sizeof record_version,
              "INSERT INTO schema_version (version) SELECT %d WHERE NOT EXISTS "
              "(SELECT FROM schema_version WHERE version = %d)",
              DB_SCHEMA_VERSION, DB_SCHEMA_VERSION);
-    /* One transaction: the script (PQexec runs a multi-statement string as one implicit
-     * transaction unless it has its own BEGIN) and the version it brings. */
-    int rc = db_exec(connection, "BEGIN", err);
-    if (rc == 0 && (rc = db_exec(connection, DB_SCHEMA_SQL, err)) < 0)
-        error_wrap(err, "applying db/init.sql");
-    if (rc == 0)
-        rc = db_exec(connection, record_version, err);
-    if (rc == 0)
-        rc = db_exec(connection, "COMMIT", err);
-    else
-        db_exec(connection, "ROLLBACK", NULL);
-    struct error unlock_error;
-    if (db_exec(connection, "SELECT pg_advisory_unlock(" SCHEMA_LOCK_KEY ")", &unlock_error) < 0)
-        log_warn("releasing the schema lock: %s", unlock_error.message);
-    return rc;
+    return db_exec(connection, record_version, err);
 }

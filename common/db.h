@@ -33,9 +33,11 @@ PGconn *db_connect(const char *url, const char *application, struct error *err);
  * migration; ERROR_PERMANENT when this role may not even look. */
 int db_check_schema(PGconn *connection, struct error *err);
 
-/* Applies db/init.sql and records DB_SCHEMA_VERSION, in one transaction, under an
- * advisory lock that serialises two migrations started at the same moment. For
- * tickerflow-migrate, with a role that owns the schema. */
+/* Within the caller's transaction, takes the schema's advisory lock (held to its end:
+ * two migrations started at once run one after the other), applies db/init.sql and records
+ * DB_SCHEMA_VERSION, which the daemons look for: so commit only once everything they need
+ * (their roles' privileges too) is in the same transaction. For tickerflow-migrate, with a
+ * role that owns the schema. */
 int db_apply_schema(PGconn *connection, struct error *err);
 
 /* Runs a statement that returns no rows (BEGIN, COMMIT, ...). */

@@ -28,6 +28,7 @@ struct group_reader {
     bool behind;         /* the broker held more than the daemon had read, at the last look */
     int64_t last_wake_ms;
     bool ever_assigned;  /* the topic existed: an unknown topic now means it was deleted */
+    int64_t unknown_topic_reports; /* kafka_unknown_topic_reports() when last looked at */
     bool failed;         /* the reader cannot go on; `failure` says why */
     struct error failure;
 };
@@ -144,28 +145,33 @@ static void wake_starved_fetcher(struct group_reader *reader)
     rd_kafka_topic_partition_list_destroy(positions);
 }
 
-/* An error the consumer reported instead of a message. librdkafka retries what can be
- * retried; an unknown topic that existed before has been deleted, which nothing mends. */
-static void handle_consumer_error(struct group_reader *reader, const rd_kafka_message_t *message)
+/* Asks the cluster whether the topic is still there, after librdkafka said a topic was
+ * unknown. A topic that existed before and is gone was deleted, which nothing mends. */
+static void check_topic(struct group_reader *reader)
 {
-    rd_kafka_resp_err_t code = message->err;
-    if (code == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        return;
-    if (code != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && code != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
-        log_warn("kafka: %s", rd_kafka_message_errstr(message));
-        return;
-    }
     struct error err;
     const char *topic = reader->settings.member.topic;
     if (kafka_partition_count(reader->consumer, topic, TOPIC_CHECK_TIMEOUT_MS, &err) >= 0 ||
-        err.kind != ERROR_PERMANENT) {
-        log_warn("kafka: %s", rd_kafka_message_errstr(message));
-    } else if (reader->ever_assigned) {
+        err.kind != ERROR_PERMANENT)
+        return;
+    if (reader->ever_assigned) {
         error_permanent(&reader->failure, "topic %s was deleted while it was being read", topic);
         reader->failed = true;
     } else {
         log_warn("waiting for topic %s to be created", topic);
     }
+}
+
+/* An error the consumer reported instead of a message: librdkafka retries what can be
+ * retried. */
+static void handle_consumer_error(struct group_reader *reader, const rd_kafka_message_t *message)
+{
+    rd_kafka_resp_err_t code = message->err;
+    if (code == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return;
+    log_warn("kafka: %s", rd_kafka_message_errstr(message));
+    if (code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        check_topic(reader);
 }
 
 int group_reader_poll(struct group_reader *reader, int timeout_ms, rd_kafka_message_t **message, struct error *err)
@@ -186,6 +192,12 @@ int group_reader_poll(struct group_reader *reader, int timeout_ms, rd_kafka_mess
             rd_kafka_message_destroy(*message);
             *message = NULL;
         }
+    }
+    /* Unknown topics are mostly reported through the error callback, not as messages. */
+    int64_t reports = kafka_unknown_topic_reports();
+    if (!reader->failed && reports != reader->unknown_topic_reports) {
+        reader->unknown_topic_reports = reports;
+        check_topic(reader);
     }
     if (!reader->failed)
         return 0;

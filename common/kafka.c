@@ -1,9 +1,13 @@
 #include "kafka.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "timestamp.h"
@@ -17,8 +21,17 @@ static void forward_log(const rd_kafka_t *client, int syslog_level, const char *
     log_message(level, "kafka %s: %s", facility, text);
 }
 
+static atomic_llong unknown_topic_reports;
+
+int64_t kafka_unknown_topic_reports(void)
+{
+    return atomic_load(&unknown_topic_reports);
+}
+
 static void forward_error(rd_kafka_t *client, int code, const char *reason, void *opaque)
 {
+    if (code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        atomic_fetch_add(&unknown_topic_reports, 1);
     /* Broker down and similar errors are retried by librdkafka itself: a warning, not fatal. */
     if (rd_kafka_fatal_error(client, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR)
         log_error("kafka fatal error: %s", reason);
@@ -48,6 +61,12 @@ static rd_kafka_t *create_client(rd_kafka_type_t type, const char *brokers, cons
      * came back up to ~8 s after the broker did (tests/faults). Retrying a down broker once
      * a second costs nothing. A caller's property can still override it. */
     if (rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", reason, sizeof reason) != RD_KAFKA_CONF_OK)
+        goto invalid;
+    /* librdkafka's own debug log (contexts such as "cgrp,consumer,broker"), for a person
+     * chasing a problem: TICKERFLOW_KAFKA_DEBUG, read here so every client gets it. */
+    const char *debug = getenv("TICKERFLOW_KAFKA_DEBUG");
+    if (debug != NULL && debug[0] != '\0' &&
+        rd_kafka_conf_set(conf, "debug", debug, reason, sizeof reason) != RD_KAFKA_CONF_OK)
         goto invalid;
     for (const char *const *pair = properties; pair != NULL && pair[0] != NULL; pair += 2) {
         if (pair[1] != NULL && rd_kafka_conf_set(conf, pair[0], pair[1], reason, sizeof reason) != RD_KAFKA_CONF_OK)
@@ -156,24 +175,87 @@ int kafka_partition_count(rd_kafka_t *client, const char *topic, int timeout_ms,
     return count;
 }
 
+/* rd_kafka_destroy on a thread of its own, so the caller can stop waiting for it. */
+struct destruction {
+    rd_kafka_t *client;
+    pthread_mutex_t lock;
+    pthread_cond_t done_changed;
+    bool done, abandoned; /* the last of the two threads to get there frees this */
+};
+
+static void *destroy_client(void *argument)
+{
+    struct destruction *destruction = argument;
+    rd_kafka_destroy(destruction->client);
+    pthread_mutex_lock(&destruction->lock);
+    destruction->done = true;
+    bool abandoned = destruction->abandoned;
+    pthread_cond_signal(&destruction->done_changed);
+    pthread_mutex_unlock(&destruction->lock);
+    if (abandoned)
+        free(destruction);
+    return NULL;
+}
+
+/* Destroys `client`, waiting until `give_up_ms` (monotonic) at most. librdkafka 2.0 can wait
+ * in rd_kafka_destroy for as long as a broker stays away, or forever for a topic deleted
+ * under its consumer: then the client is left to its thread, which ends with the process
+ * (call this only when stopping). */
+static void destroy_within(rd_kafka_t *client, int64_t give_up_ms)
+{
+    struct destruction *destruction = calloc(1, sizeof *destruction);
+    pthread_t thread;
+    if (destruction == NULL) {
+        rd_kafka_destroy(client);
+        return;
+    }
+    destruction->client = client;
+    pthread_mutex_init(&destruction->lock, NULL);
+    pthread_cond_init(&destruction->done_changed, NULL);
+    if (pthread_create(&thread, NULL, destroy_client, destruction) != 0) {
+        free(destruction);
+        rd_kafka_destroy(client);
+        return;
+    }
+    pthread_detach(thread);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t wait_ms = give_up_ms - timestamp_monotonic_ms();
+    wait_ms = wait_ms < 100 ? 100 : wait_ms;
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&destruction->lock);
+    while (!destruction->done && pthread_cond_timedwait(&destruction->done_changed, &destruction->lock, &until) == 0)
+        ;
+    bool done = destruction->done;
+    destruction->abandoned = !done;
+    pthread_mutex_unlock(&destruction->lock);
+    if (done) {
+        pthread_cond_destroy(&destruction->done_changed);
+        pthread_mutex_destroy(&destruction->lock);
+        free(destruction);
+    } else {
+        log_warn("librdkafka did not finish closing its consumer in time: leaving it to end with the process");
+    }
+}
+
 void kafka_consumer_close(rd_kafka_t *consumer, int deadline_ms, kafka_rebalance_fn *rebalance)
 {
     if (consumer == NULL)
         return;
     rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(consumer);
     rd_kafka_error_t *error = rd_kafka_consumer_close_queue(consumer, queue);
-    bool closed = error == NULL;
+    bool closing = error == NULL;
     if (error != NULL) {
         log_warn("closing the Kafka consumer: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     }
     int64_t give_up_ms = timestamp_monotonic_ms() + deadline_ms;
-    while (closed && !rd_kafka_consumer_closed(consumer)) {
-        if (timestamp_monotonic_ms() > give_up_ms) {
-            log_warn("the Kafka consumer did not close within %d ms (broker away?): leaving without it", deadline_ms);
-            closed = false;
-            break;
-        }
+    while (closing && !rd_kafka_consumer_closed(consumer) && timestamp_monotonic_ms() < give_up_ms) {
         /* Polled as events, the revoke comes as one rather than through the callback:
          * hand it to the callback, which must assign(NULL) for the close to go on. */
         rd_kafka_event_t *event = rd_kafka_queue_poll(queue, 100);
@@ -185,8 +267,12 @@ void kafka_consumer_close(rd_kafka_t *consumer, int deadline_ms, kafka_rebalance
         if (event != NULL)
             rd_kafka_event_destroy(event);
     }
+    if (closing && !rd_kafka_consumer_closed(consumer))
+        log_warn("the Kafka consumer did not close within %d ms (a commit waits for a broker that is away?)",
+                 deadline_ms);
     rd_kafka_queue_destroy(queue);
-    rd_kafka_destroy_flags(consumer, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    /* A second or two more for the destroy itself: it stops the consumer's threads. */
+    destroy_within(consumer, give_up_ms + 2000);
 }
 
 int kafka_wake_starved_fetcher(rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *positions)

@@ -6,6 +6,7 @@
 #define TICKERFLOW_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "error.h"
@@ -38,12 +39,19 @@ struct kafka_group_member {
 rd_kafka_t *kafka_group_consumer_new(const struct kafka_group_member *member, kafka_rebalance_fn *rebalance,
                                      void *opaque, struct error *err);
 
-/* Leaves the group and closes the consumer, waiting at most `deadline_ms` (then it is
- * destroyed without the goodbye: with the broker away, librdkafka's own close can take as
- * long as the session timeout). The revoke the close makes goes to `rebalance` (the
- * consumer's own callback; NULL for a consumer that assigns its partitions itself).
- * Destroys the consumer. NULL does nothing. */
+/* Leaves the group, closes and destroys the consumer, waiting about `deadline_ms` (plus up
+ * to 2 s for the destroy): with the broker away, librdkafka 2.0's close waits for a
+ * pending offset commit for as long as the broker stays away (librdkafka issue #3740), and
+ * its destroy can hang on a topic deleted under it. A consumer not gone by then is left to
+ * its threads, which end with the process: call this only when stopping. The revoke the
+ * close makes goes to `rebalance` (the consumer's own callback; NULL for a consumer that
+ * assigns its partitions itself). NULL does nothing. */
 void kafka_consumer_close(rd_kafka_t *consumer, int deadline_ms, kafka_rebalance_fn *rebalance);
+
+/* How many times a client of this process was told a topic does not exist (librdkafka's
+ * error callback, which carries no topic): when it grows, a reader asks the cluster whether
+ * its own topic is still there (kafka_partition_count). Any thread. */
+int64_t kafka_unknown_topic_reports(void);
 
 /* The number of partitions of `topic`, asking the cluster with a deadline. Returns -1
  * with err set when the topic does not exist (ERROR_PERMANENT: the cluster answered) or

@@ -290,6 +290,14 @@ kafka_warm_group_coordinator() {
   timeout 30 kcat -b "$brokers" -G tickerflow-warm-up -e -q tickerflow-warm-up >/dev/null
 }
 
+# kafka_delete_topic BROKERS TOPIC: the official TopicCommand (kafka-topics.sh --delete).
+kafka_delete_topic() {
+  local brokers=$1 topic=$2 classpath
+  classpath=$(kafka_classpath) || return 1
+  java -Xmx256m "-Dlog4j2.configurationFile=$TICKERFLOW_ROOT/tools/kafka/log4j2.properties" -cp "@$classpath" \
+    org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --delete --topic "$topic" >&2
+}
+
 kafka_create_topic() {
   local brokers=$1 topic=$2 partitions=$3 classpath
   classpath=$(kafka_classpath) || return 1

@@ -150,22 +150,29 @@ static void fail(struct live_feed *feed, const struct error *err)
     feed->wake(feed->wake_context);
 }
 
+/* Asks the cluster whether the topic is still there, after librdkafka said a topic was
+ * unknown: one that no longer exists will send nothing again. Returns -1 then. */
+static int check_topic(struct live_feed *feed)
+{
+    struct error err;
+    if (kafka_partition_count(feed->consumer, feed->topic, TOPIC_CHECK_TIMEOUT_MS, &err) >= 0 ||
+        err.kind != ERROR_PERMANENT)
+        return 0;
+    error_permanent(&err, "live feed: topic %s was deleted while it was being read", feed->topic);
+    fail(feed, &err);
+    return -1;
+}
+
 /* An error the consumer reported instead of a message: librdkafka retries what can be
- * retried, but a topic that no longer exists will send nothing again. Returns -1 then. */
+ * retried. Returns -1 when the feed cannot go on. */
 static int handle_consumer_error(struct live_feed *feed, const rd_kafka_message_t *message)
 {
     rd_kafka_resp_err_t code = message->err;
     if (code == RD_KAFKA_RESP_ERR__PARTITION_EOF)
         return 0;
-    struct error err;
-    if ((code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) &&
-        kafka_partition_count(feed->consumer, feed->topic, TOPIC_CHECK_TIMEOUT_MS, &err) < 0 &&
-        err.kind == ERROR_PERMANENT) {
-        error_permanent(&err, "live feed: topic %s was deleted while it was being read", feed->topic);
-        fail(feed, &err);
-        return -1;
-    }
     log_warn("live feed: %s", rd_kafka_message_errstr(message));
+    if (code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        return check_topic(feed);
     return 0;
 }
 
@@ -245,8 +252,18 @@ static void *run_feed(void *argument)
             fail(feed, &err);
         return NULL;
     }
+    int64_t unknown_topic_reports = kafka_unknown_topic_reports();
     while (!atomic_load(&feed->stopping)) {
         rd_kafka_message_t *message = rd_kafka_consumer_poll(feed->consumer, 100);
+        /* Unknown topics are mostly reported through the error callback, not as messages. */
+        if (kafka_unknown_topic_reports() != unknown_topic_reports) {
+            unknown_topic_reports = kafka_unknown_topic_reports();
+            if (check_topic(feed) < 0) {
+                if (message != NULL)
+                    rd_kafka_message_destroy(message);
+                break;
+            }
+        }
         if (message == NULL)
             continue;
         int rc = message->err == RD_KAFKA_RESP_ERR_NO_ERROR ? (handle_message(feed, message), 0)

@@ -37,9 +37,17 @@ static int migrate(const struct migrate_settings *settings, struct error *err)
     struct migration migration = {settings, NULL};
     if (retry_until("connecting to PostgreSQL", connect_owner, &migration, NULL, err) < 0)
         return -1;
-    int rc = db_apply_schema(migration.owner, err);
+    /* The roles first (they are the cluster's, not this database's); then the schema, the
+     * privileges and the version the daemons look for, in one transaction: a daemon sees
+     * all of it or none. */
+    int rc = roles_ensure(migration.owner, settings, err);
     if (rc == 0)
-        rc = roles_apply(migration.owner, settings, err);
+        rc = db_exec(migration.owner, "BEGIN", err);
+    if (rc == 0 && (rc = db_apply_schema(migration.owner, err)) == 0 &&
+        (rc = roles_grant(migration.owner, settings, err)) == 0)
+        rc = db_exec(migration.owner, "COMMIT", err);
+    if (rc < 0)
+        db_exec(migration.owner, "ROLLBACK", NULL);
     if (rc == 0)
         log_info("schema version %d applied to database %s; roles %s, %s, %s, %s and %s granted their privileges",
                  DB_SCHEMA_VERSION, PQdb(migration.owner), settings->producer.name, settings->bridge.name,

@@ -105,28 +105,38 @@ static int grant(PGconn *owner, const struct role *role, const char *database, s
     return rc;
 }
 
-int roles_apply(PGconn *owner, const struct migrate_settings *settings, struct error *err)
+/* The roles and what each may do. */
+static size_t roles_of(const struct migrate_settings *settings, struct role roles[5])
 {
-    const struct role roles[] = {
-        {&settings->producer, PRODUCER_GRANTS},   {&settings->bridge, BRIDGE_GRANTS},
-        {&settings->aggregator, AGGREGATOR_GRANTS}, {&settings->api, API_GRANTS},
-        {&settings->reader, READER_GRANTS},
-    };
-    const size_t count = sizeof roles / sizeof roles[0];
+    roles[0] = (struct role){&settings->producer, PRODUCER_GRANTS};
+    roles[1] = (struct role){&settings->bridge, BRIDGE_GRANTS};
+    roles[2] = (struct role){&settings->aggregator, AGGREGATOR_GRANTS};
+    roles[3] = (struct role){&settings->api, API_GRANTS};
+    roles[4] = (struct role){&settings->reader, READER_GRANTS};
+    return 5;
+}
+
+int roles_ensure(PGconn *owner, const struct migrate_settings *settings, struct error *err)
+{
+    struct role roles[5];
+    size_t count = roles_of(settings, roles);
     for (size_t i = 0; settings->manage_roles && i < count; i++) {
         if (ensure_role(owner, roles[i].setting, err) < 0)
             return -1;
     }
+    return 0;
+}
+
+int roles_grant(PGconn *owner, const struct migrate_settings *settings, struct error *err)
+{
+    struct role roles[5];
+    size_t count = roles_of(settings, roles);
     char *database = PQescapeIdentifier(owner, PQdb(owner), strlen(PQdb(owner)));
     if (database == NULL)
         return error_set(err, "out of memory");
-    int rc = run(owner, "BEGIN", err);
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = grant(owner, &roles[i], database, err);
-    if (rc == 0)
-        rc = run(owner, "COMMIT", err);
-    else
-        db_exec(owner, "ROLLBACK", NULL);
     PQfreemem(database);
     return rc;
 }

@@ -12,10 +12,13 @@
 #include "error.h"
 #include "settings.h"
 
-/* With `manage`, creates each role that is missing (LOGIN, nothing else) and sets its
- * password; then, in one transaction, grants every role its privileges on the current
- * database. Idempotent. `owner` is a connection of the schema's owner (with CREATEROLE to
- * manage roles). ERROR_PERMANENT when the owner may not do it. */
-int roles_apply(PGconn *owner, const struct migrate_settings *settings, struct error *err);
+/* With settings->manage_roles, creates each role that is missing (LOGIN, nothing else)
+ * and sets its password. Idempotent. `owner` is a connection of the schema's owner, with
+ * CREATEROLE. */
+int roles_ensure(PGconn *owner, const struct migrate_settings *settings, struct error *err);
+
+/* Grants every role its privileges on the current database, within the caller's
+ * transaction. Idempotent. */
+int roles_grant(PGconn *owner, const struct migrate_settings *settings, struct error *err);
 
 #endif

@@ -229,6 +229,11 @@ export function createTopic(prefix, partitions = 6) {
   return topic;
 }
 
+export function deleteTopic(topic) {
+  execFileSync('bash', ['-c', `source "${root}/scripts/lib/services.sh" && kafka_delete_topic "$0" "$1"`,
+    brokers, topic], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 // Produces each payload (a Buffer or string, sent byte for byte) as one message with kcat,
 // to partition 0. An empty payload is sent as an empty (null) message.
 export function produceRaw(topic, key, payloads) {
