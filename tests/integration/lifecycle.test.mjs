@@ -2,10 +2,11 @@
 // fatal one (exit 1, the reason logged once), so a supervisor (systemd Restart=on-failure,
 // compose, Kubernetes) can tell them apart; and a stop is quick whatever is down.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  requireServices, createDatabase, createTopic, deleteTopic, freePort, migrateDatabase, root, roleUrl, runDaemon,
+  requireServices, createDatabase, createTopic, deleteTopic, freePort, migrateDatabase, openClient, root, runDaemon,
   startDaemon, startKafka, startPostgres, stopKafka, stopPostgres, uniqueName, waitFor, test,
 } from '../lib/harness.mjs';
 
@@ -128,4 +129,58 @@ test('every daemon stops within 9 s, exit code 0, while Kafka and PostgreSQL are
     startPostgres();
     startKafka();
   }
+});
+
+// Holds an ACCESS EXCLUSIVE lock on records from a psql session until release() is called:
+// every query that reads records waits meanwhile.
+async function lockRecords(db) {
+  const psql = spawn('psql', [db.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  psql.stdin.write('BEGIN; LOCK TABLE records IN ACCESS EXCLUSIVE MODE;\n');
+  await waitFor('the lock on records', () => db.count(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+    WHERE c.relname = 'records' AND l.mode = 'AccessExclusiveLock' AND l.granted`) === 1);
+  return {
+    release() {
+      psql.stdin.end('COMMIT;\n');
+      return new Promise((resolve) => psql.on('exit', resolve));
+    },
+  };
+}
+
+test('api: stops cleanly while history queries and resumes are in flight, in either order of their ends', async () => {
+  const db = createDatabase('api_stop');
+  const topic = createTopic('api_stop');
+  const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
+  const bridge = startDaemon('bridge', ['--group-id', uniqueName('group')], { env, label: 'api-stop-bridge' });
+  const producer = startDaemon('producer', ['--tickers', '3', '--interval-ms', '20'], { env, label: 'api-stop-producer' });
+  await waitFor('history', () => db.count('SELECT count(*) FROM records') > 600, { timeoutMs: 30000 });
+  const since = db.query('SELECT min(time) FROM records')[0][0];
+  // The lock released before the stop, just after it, and later: queries end before the
+  // context goes, while it goes, and only once the workers are being stopped.
+  for (const releaseAfterMs of [-50, 30, 1500]) {
+    const port = await freePort();
+    const api = startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist'),
+      '--replay-ticks', '16'], { env, label: `api-stop-${releaseAfterMs}` });
+    await waitFor('the API server', async () => (await fetch(`http://127.0.0.1:${port}/api/tickers`)).ok);
+    const lock = await lockRecords(db);
+    const requests = Array.from({ length: 20 }, (_, i) =>
+      fetch(`http://127.0.0.1:${port}/api/tickers/ticker_0${i % 3}/history?limit=500`).then((r) => r.status, () => 'closed'));
+    const clients = await Promise.all(Array.from({ length: 5 }, () => openClient(port)));
+    for (const client of clients) client.send({ op: 'subscribe', tickers: ['ticker_00', 'ticker_01'], since });
+    await sleep(500); // the requests and resumes reach the query pool and wait on the lock
+    let released;
+    if (releaseAfterMs < 0) released = lock.release();
+    const started = Date.now();
+    api.child.kill('SIGTERM');
+    if (releaseAfterMs >= 0) released = sleep(releaseAfterMs).then(() => lock.release());
+    const { code } = await api.waitForExit();
+    const took = Date.now() - started;
+    await released;
+    assert.equal(code, 0, `exit code with the lock released ${releaseAfterMs} ms after the stop`);
+    assert.ok(took < 9000, `stopped in ${took} ms`);
+    assert.match(api.log(), /INFO  api: stopped/);
+    await Promise.all(requests);
+    for (const client of clients) client.close();
+  }
+  assert.equal(await producer.stop(), 0);
+  assert.equal(await bridge.stop(), 0);
 });
