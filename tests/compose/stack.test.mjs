@@ -2,7 +2,7 @@
 // host, as a user would: the published ports, the database, the topic and the services'
 // containers (restarted through docker-compose itself).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { consumeAll, openClient, waitFor, test } from '../lib/harness.mjs';
 
@@ -79,6 +79,22 @@ test('the aggregator writes every ticker\'s closed minutes to candles_1m, as rec
   assert.equal([first.open, first.high, first.low, first.close, first.up_moves, first.down_moves, first.ticks].join('|'),
     candle);
   assert.equal(healthOf('aggregator'), 'healthy');
+});
+
+test('each daemon runs with its own role (init-db made them): the API\'s can read and write nothing', () => {
+  const connections = sql(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name LIKE 'tickerflow-%'
+    ORDER BY 1`).split('\n');
+  for (const role of ['tickerflow_aggregator', 'tickerflow_api', 'tickerflow_bridge']) {
+    assert.ok(connections.includes(role), `a connection of ${role} (got ${connections.join(', ')})`);
+  }
+  assert.ok(!connections.includes('tickerflow'), 'no daemon connects as the owner');
+  const apiUrl = new URL(databaseUrl);
+  apiUrl.username = 'tickerflow_api';
+  apiUrl.password = 'tickerflow_api';
+  const insert = spawnSync('psql', [apiUrl.toString(), '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c',
+    "INSERT INTO records (name, time, value) VALUES ('x', now(), 1)"], { encoding: 'utf8' });
+  assert.notEqual(insert.status, 0);
+  assert.match(insert.stderr, /permission denied for table records/);
 });
 
 test('restarting the bridge container, gracefully or by kill -9, loses and duplicates no row', async () => {
