@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { launchBrowser } from '../lib/browser.mjs';
 import {
   requireServices, startStack, startDaemon, buildDir, produceLines, uniqueName, waitFor,
-  test,
+  test, waitForValue, bridgeProgress
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -36,8 +36,7 @@ before(async () => {
   await produceLines(stack.topic, lines);
   aggregator = startDaemon('aggregator', ['--group-id', uniqueName('group'), '--checkpoint-interval-ms', '200'],
     { env: stack.env, label: 'candles-aggregator' });
-  await waitFor('the preloaded ticks stored', () => stack.db.count('SELECT count(*) FROM records') === lines.length,
-    { timeoutMs: 30000 });
+  await waitForValue('the preloaded ticks stored', () => stack.db.count('SELECT count(*) FROM records'), lines.length, { explain: () => bridgeProgress(stack.db, stack.topic), timeoutMs: 30000 });
   // The producer continues each ticker from its stored value; its ticks close the preloaded minutes.
   stack.daemons.producer = startDaemon('producer', ['--tickers', '3', '--interval-ms', '250'],
     { env: stack.env, label: 'candles-producer' });

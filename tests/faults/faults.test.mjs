@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   requireServices, buildDir, root, createTopic, consumeAll, databaseAt, freePort, migrateDatabase, openClient, services,
   startDaemon, startKafka, stopKafka, uniqueName, waitFor,
-  test,
+  test, waitForValue, bridgeProgress
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -91,7 +91,7 @@ async function startPipeline() {
   for (const name of ['bridge', 'aggregator', 'api']) daemons[name] = starters[name]();
   await waitFor('the API server', async () => (await fetch(`http://127.0.0.1:${port}/api/tickers`)).ok);
   daemons.producer = starters.producer();
-  await waitFor('rows stored', () => db.count('SELECT count(*) FROM records') >= 100, { timeoutMs: 30000 });
+  await waitForValue('rows stored', () => db.count('SELECT count(*) FROM records'), (n) => n >= 100, { explain: () => bridgeProgress(db, topic), timeoutMs: 30000 });
   return {
     topic, port, daemons,
     restart(name) { daemons[name] = starters[name](); },
@@ -297,8 +297,7 @@ test('every fault: the pipeline recovers by itself within seconds, and nothing i
     const m = JSON.parse(line);
     return { ...m, key: `${m.name}|${microseconds(m.time)}|${m.value}` };
   });
-  await waitFor('the bridge to store everything', () => db.count('SELECT count(*) FROM records') >= produced.length,
-    { timeoutMs: 60000 });
+  await waitForValue('the bridge to store everything', () => db.count('SELECT count(*) FROM records'), (n) => n >= produced.length, { explain: () => bridgeProgress(db, pipeline.topic), timeoutMs: 60000 });
   await sleep(1000); // nothing more arrives
   const stored = db.query(`SELECT name, (extract(epoch FROM time) * 1000000)::bigint, value FROM records`)
     .map(([name, us, value]) => ({ key: `${name}|${us}|${value}` }));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import {
   requireServices, createDatabase, createTopic, freePort, openClient, produceRaw, promtool, root, startDaemon, uniqueName,
   waitFor,
-  test,
+  test, waitForValue, bridgeProgress
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -110,8 +110,8 @@ test('healthz and metrics on every daemon, with true values', async () => {
   produceRaw(topic, 'x', ['definitely not json']);
   assert.equal(await producer.stop(), 0);
   const delivered = Number(/(\d+) delivered/.exec(producer.log())[1]);
-  await waitFor('every row stored', () => db.count('SELECT count(*) FROM records') === delivered);
-  await waitFor('the dead letter', () => db.count('SELECT count(*) FROM dead_letters') === 1);
+  await waitForValue('every row stored', () => db.count('SELECT count(*) FROM records'), delivered, { explain: () => bridgeProgress(db, topic) });
+  await waitForValue('the dead letter', () => db.count('SELECT count(*) FROM dead_letters'), 1, { explain: () => bridgeProgress(db, topic) });
   metrics = parseMetrics((await get(ports.bridge, '/metrics')).body);
   assert.equal(metrics.tickerflow_bridge_rows_stored_total.value, delivered);
   assert.equal(metrics.tickerflow_bridge_dead_letters_total.value, 1);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   requireServices, createDatabase, createTopic, produceLines, startDaemon, startPostgres, stopPostgres, uniqueName, waitFor,
-  test,
+  test, waitForValue, bridgeProgress
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -69,7 +69,7 @@ test('kill -9 of the bridge at random moments, 12 times, while 200k messages flo
   assert.ok(killsDuringFlow >= 10, `at least 10 kills while messages flowed (${killsDuringFlow})`);
 
   const bridge = startDaemon('bridge', ['--group-id', group, '--instance-id', 'bridge-a'], { env, label: 'killed-final' });
-  await waitFor('every message stored', () => db.count('SELECT count(*) FROM records') >= TOTAL, { timeoutMs: 120000 });
+  await waitForValue('every message stored', () => db.count('SELECT count(*) FROM records'), (n) => n >= TOTAL, { explain: () => bridgeProgress(db, topic), timeoutMs: 120000 });
   await sleep(1000); // a duplicate would arrive now
   assert.equal(await bridge.stop(), 0);
   assertExactlyOnce(db, TOTAL);
@@ -86,8 +86,7 @@ test('two bridges in one group, one killed mid-run: the other takes over, exactl
   await waitFor('rows flowing through both', () => db.count('SELECT count(DISTINCT name) FROM records') === KEYS);
   await b.kill();
   await flowing;
-  await waitFor('every message stored by the survivor', () => db.count('SELECT count(*) FROM records') >= TOTAL,
-    { timeoutMs: 60000 });
+  await waitForValue('every message stored by the survivor', () => db.count('SELECT count(*) FROM records'), (n) => n >= TOTAL, { explain: () => bridgeProgress(db, topic), timeoutMs: 60000 });
   await sleep(1000);
   assert.match(a.log(), /reading 6 partitions from the positions stored in PostgreSQL/, 'the survivor took all six');
   assert.equal(await a.stop(), 0);
@@ -104,7 +103,7 @@ test('PostgreSQL stopped for 10 s mid-run: the bridge pauses, resumes by itself,
   await sleep(10000);
   startPostgres();
   await flowing;
-  await waitFor('every message stored', () => db.count('SELECT count(*) FROM records') >= TOTAL, { timeoutMs: 60000 });
+  await waitForValue('every message stored', () => db.count('SELECT count(*) FROM records'), (n) => n >= TOTAL, { explain: () => bridgeProgress(db, topic), timeoutMs: 60000 });
   await sleep(1000);
   assert.ok(bridge.running(), 'no hand was needed');
   assert.match(bridge.log(), /not stored .*pausing until PostgreSQL says where to resume/);

@@ -3,7 +3,7 @@
 // transaction as the good rows around them; a row PostgreSQL itself refuses is isolated
 // and dead-lettered without aborting its neighbours; nothing is stored twice on restart.
 import assert from 'node:assert/strict';
-import { requireServices, createDatabase, createTopic, produceRaw, startDaemon, uniqueName, waitFor, test } from '../lib/harness.mjs';
+import { requireServices, createDatabase, createTopic, produceRaw, startDaemon, uniqueName, waitFor, test, waitForValue, bridgeProgress } from '../lib/harness.mjs';
 
 requireServices();
 
@@ -32,8 +32,8 @@ test('malformed messages go to dead_letters byte for byte; good ones around them
   let bridge = startDaemon('bridge', ['--group-id', group], { env, label: 'malformed-bridge' });
 
   produceRaw(topic, 'good_one', [good(1, 1), ...POISON.map(([, payload]) => payload), good(2, 2)]);
-  await waitFor('both good messages in records', () => db.count('SELECT count(*) FROM records') === 2);
-  await waitFor('every poison message in dead_letters', () => db.count('SELECT count(*) FROM dead_letters') === POISON.length);
+  await waitForValue('both good messages in records', () => db.count('SELECT count(*) FROM records'), 2, { explain: () => bridgeProgress(db, topic) });
+  await waitForValue('every poison message in dead_letters', () => db.count('SELECT count(*) FROM dead_letters'), POISON.length, { explain: () => bridgeProgress(db, topic) });
 
   assert.deepEqual(db.query('SELECT name, value FROM records ORDER BY time'), [['good_one', '1'], ['good_one', '2']]);
   const letters = db.query(`SELECT topic, partition, kafka_offset, encode(payload, 'hex'), error,
@@ -58,8 +58,8 @@ test('malformed messages go to dead_letters byte for byte; good ones around them
   // dead_letters with PostgreSQL's reason, its neighbours in the same batch are stored.
   db.query('ALTER TABLE records ADD CONSTRAINT no_666 CHECK (value <> 666)');
   produceRaw(topic, 'good_one', [good(3, 3), good(666, 4), good(5, 5)]);
-  await waitFor('the neighbours of the refused row', () => db.count('SELECT count(*) FROM records') === 4);
-  await waitFor('the refused row in dead_letters', () => db.count('SELECT count(*) FROM dead_letters') === POISON.length + 1);
+  await waitForValue('the neighbours of the refused row', () => db.count('SELECT count(*) FROM records'), 4, { explain: () => bridgeProgress(db, topic) });
+  await waitForValue('the refused row in dead_letters', () => db.count('SELECT count(*) FROM dead_letters'), POISON.length + 1, { explain: () => bridgeProgress(db, topic) });
   assert.deepEqual(db.query('SELECT value FROM records ORDER BY time').map(([v]) => v), ['1', '2', '3', '5']);
   const [[payload, error]] = db.query(
     `SELECT convert_from(payload, 'UTF8'), error FROM dead_letters ORDER BY id DESC LIMIT 1`);
@@ -73,7 +73,7 @@ test('malformed messages go to dead_letters byte for byte; good ones around them
   bridge = startDaemon('bridge', ['--group-id', group], { env, label: 'malformed-bridge-2' });
   await waitFor('the restarted bridge to resume', () => bridge.log().includes('from the positions stored in PostgreSQL'));
   produceRaw(topic, 'good_one', [good(6, 6)]);
-  await waitFor('the sixth good message', () => db.count('SELECT count(*) FROM records') === 5);
+  await waitForValue('the sixth good message', () => db.count('SELECT count(*) FROM records'), 5, { explain: () => bridgeProgress(db, topic) });
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(db.count('SELECT count(*) FROM records'), 5, 'nothing stored twice');
   assert.equal(db.count('SELECT count(*) FROM dead_letters'), POISON.length + 1, 'no dead letter twice');

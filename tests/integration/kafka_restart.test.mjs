@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   requireServices, createDatabase, createTopic, startDaemon, startKafka, stopKafka, uniqueName, waitFor,
-  test,
+  test, waitForValue, bridgeProgress
 } from '../lib/harness.mjs';
 
 requireServices();
@@ -28,8 +28,7 @@ test('a broker restart loses and repeats nothing', async () => {
   assert.equal(await producer.stop(), 0);
   const delivered = Number(/(\d+) delivered, 0 refused/.exec(producer.log())?.[1]);
   assert.ok(delivered > 200, `the producer delivered everything it made (${producer.log().split('\n').at(-3)})`);
-  await waitFor('the bridge to store every delivered message', () => db.count('SELECT count(*) FROM records') === delivered,
-    { timeoutMs: 60000 });
+  await waitForValue('the bridge to store every delivered message', () => db.count('SELECT count(*) FROM records'), delivered, { explain: () => bridgeProgress(db, topic), timeoutMs: 60000 });
   await sleep(1000);
   assert.equal(db.count('SELECT count(*) FROM records'), delivered, 'nothing stored twice');
   assert.ok(bridge.running(), 'the bridge needed no hand');

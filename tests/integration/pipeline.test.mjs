@@ -2,7 +2,7 @@
 // (HTTP) and Kafka -> API server -> WebSocket clients, filtered per client.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireServices, startStack, openClient, consumeAll, waitFor, test } from '../lib/harness.mjs';
+import { requireServices, startStack, openClient, consumeAll, waitFor, test, waitForValue, bridgeProgress } from '../lib/harness.mjs';
 
 requireServices();
 
@@ -32,7 +32,7 @@ test('every produced message becomes a row of records', async () => {
   // Stop the producer: then Kafka and records must hold exactly the same messages.
   assert.equal(await stack.daemons.producer.stop(), 0);
   const produced = consumeAll(stack.topic).map((m) => JSON.parse(m));
-  await waitFor('the bridge to catch up', () => stack.db.count('SELECT count(*) FROM records') >= produced.length);
+  await waitForValue('the bridge to catch up', () => stack.db.count('SELECT count(*) FROM records'), (n) => n >= produced.length, { explain: () => bridgeProgress(stack.db, stack.topic) });
   const rows = stack.db.query(
     `SELECT name, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), value FROM records`);
   const stored = new Set(rows.map(([name, time, value]) => `${name}|${time}|${value}`));
