@@ -192,3 +192,24 @@ LANGUAGE sql STABLE AS $$
     GROUP BY b
     ORDER BY b
 $$;
+
+-- One row per market trade, written only by a bridge of kind trades (bridge.kind): the
+-- records of the trades topic, exactly once, in the transactions that hold the offsets.
+-- Prices and volumes are NUMERIC with the text the feed sent (never a binary float), so
+-- sums over them are exact; trade_id is the exchange's, when the feed gives one.
+CREATE TABLE IF NOT EXISTS trades (
+    id            BIGSERIAL   PRIMARY KEY,
+    exchange      TEXT        NOT NULL,
+    base          TEXT        NOT NULL,
+    quote         TEXT        NOT NULL,
+    currency_pair TEXT        GENERATED ALWAYS AS (base || '/' || quote) STORED,
+    direction     TEXT        NOT NULL CHECK (direction IN ('buy', 'sell')),
+    price         NUMERIC     NOT NULL CHECK (price > 0),
+    volume        NUMERIC     NOT NULL CHECK (volume >= 0),
+    price_usd     NUMERIC,
+    time          TIMESTAMPTZ NOT NULL,
+    trade_id      BIGINT
+);
+
+-- A pair's trades over a range, and its latest ones.
+CREATE INDEX IF NOT EXISTS trades_pair_time_idx ON trades (currency_pair, time);

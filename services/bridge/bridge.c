@@ -12,8 +12,8 @@
 #include "record_batch.h"
 #include "record_writer.h"
 #include "retry.h"
+#include "row_format.h"
 #include "store_worker.h"
-#include "ticker.h"
 #include "timestamp.h"
 
 #define REPORT_INTERVAL_MS 60000
@@ -67,6 +67,7 @@ struct lane {
 
 struct bridge {
     const struct bridge_settings *settings;
+    const struct row_format *format; /* what the topic's messages become */
     struct group_reader *reader;
     struct lane lanes[2];
     struct lane *filling;  /* the lane new messages go to */
@@ -344,9 +345,10 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
         return NULL;
     }
     bridge->settings = settings;
+    bridge->format = row_format_of(settings->kind);
     bridge->last_report_ms = timestamp_monotonic_ms();
     bridge->metrics = (struct bridge_metrics){
-        .stored = metrics_counter("tickerflow_bridge_rows_stored_total", "Rows committed to records"),
+        .stored = metrics_counter("tickerflow_bridge_rows_stored_total", "Rows committed (to records, or trades)"),
         .dead_letters = metrics_counter("tickerflow_bridge_dead_letters_total",
                                         "Messages stored in dead_letters (malformed, or refused by PostgreSQL)"),
         .batches = metrics_counter("tickerflow_bridge_batches_total", "Transactions committed"),
@@ -368,7 +370,7 @@ struct bridge *bridge_open(const struct bridge_settings *settings, struct error 
     bridge->filling = &bridge->lanes[0];
     for (size_t i = 0; i < 2; i++) {
         if ((bridge->lanes[i].batch = record_batch_new(err)) == NULL ||
-            (bridge->lanes[i].writer = record_writer_new(settings->shared.database_url, err)) == NULL)
+            (bridge->lanes[i].writer = record_writer_new(settings->shared.database_url, bridge->format, err)) == NULL)
             goto fail;
     }
     if ((bridge->worker = store_worker_start(err)) == NULL)
@@ -412,11 +414,12 @@ static int handle_message(struct bridge *bridge, const rd_kafka_message_t *messa
     rd_kafka_timestamp_type_t timestamp_type;
     int64_t timestamp_ms = rd_kafka_message_timestamp(message, &timestamp_type);
     struct record_origin origin = {message->partition, message->offset, timestamp_ms, message->payload, message->len};
-    struct ticker ticker;
+    char row[ROW_FORMAT_ROW_MAX];
+    int row_length = bridge->format->encode_row(message->payload, message->len, row, err);
     int rc;
     bool added_row = false;
-    if (ticker_decode(message->payload, message->len, &ticker, err) == 0) {
-        rc = record_batch_add(lane->batch, &ticker, &origin, err);
+    if (row_length >= 0) {
+        rc = record_batch_add_row(lane->batch, row, (size_t)row_length, &origin, err);
         added_row = rc == 0;
     } else {
         log_warn("dead-lettered malformed message at %s/%" PRId32 "@%" PRId64 ": %s",

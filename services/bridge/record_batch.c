@@ -6,11 +6,6 @@
 
 #include "timestamp.h"
 
-const char RECORD_BATCH_COPY_HEADER[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
-const char RECORD_BATCH_COPY_TRAILER[2] = {'\xff', '\xff'};
-
-/* Postgres counts timestamps from 2000-01-01 00:00:00 UTC. */
-#define POSTGRES_EPOCH_US (946684800LL * 1000000LL)
 
 /* A growable byte buffer, kept between batches. */
 struct buffer {
@@ -137,52 +132,16 @@ static int keep_origin(struct record_batch *batch, const struct record_origin *o
     return append(&batch->raw, origin->payload, origin->length, err);
 }
 
-static char *put_be16(char *out, uint16_t value)
+int record_batch_add_row(struct record_batch *batch, const char *row_bytes, size_t length,
+                         const struct record_origin *origin, struct error *err)
 {
-    out[0] = (char)(value >> 8);
-    out[1] = (char)value;
-    return out + 2;
-}
-
-static char *put_be32(char *out, uint32_t value)
-{
-    for (int shift = 24; shift >= 0; shift -= 8)
-        *out++ = (char)(value >> shift);
-    return out;
-}
-
-static char *put_be64(char *out, uint64_t value)
-{
-    for (int shift = 56; shift >= 0; shift -= 8)
-        *out++ = (char)(value >> shift);
-    return out;
-}
-
-int record_batch_add(struct record_batch *batch, const struct ticker *ticker, const struct record_origin *origin,
-                     struct error *err)
-{
-    /* A binary row: field count, then (length, bytes) for name, time and value. */
-    enum { ROW_MAX = 2 + 4 + TICKER_NAME_MAX + 4 + 8 + 4 + 4 };
-    if (ticker->time_us < TIMESTAMP_MIN_US || ticker->time_us > TIMESTAMP_MAX_US)
-        return error_set(err, "time outside years 0001..9999");
-    if (reserve(&batch->row_data, ROW_MAX, err) < 0 ||
-        grow_array((void **)&batch->rows, &batch->row_capacity, batch->row_count, sizeof *batch->rows, err) < 0)
+    if (grow_array((void **)&batch->rows, &batch->row_capacity, batch->row_count, sizeof *batch->rows, err) < 0)
         return -1;
     struct row *row = &batch->rows[batch->row_count];
     if (keep_origin(batch, origin, &row->origin, err) < 0 ||
-        track_offset(batch, origin->partition, origin->offset, err) < 0)
+        track_offset(batch, origin->partition, origin->offset, err) < 0 ||
+        append(&batch->row_data, row_bytes, length, err) < 0)
         return -1;
-    size_t name_length = strlen(ticker->name);
-    char *out = batch->row_data.data + batch->row_data.length;
-    out = put_be16(out, 3);
-    out = put_be32(out, (uint32_t)name_length);
-    memcpy(out, ticker->name, name_length);
-    out += name_length;
-    out = put_be32(out, 8);
-    out = put_be64(out, (uint64_t)(ticker->time_us - POSTGRES_EPOCH_US));
-    out = put_be32(out, 4);
-    out = put_be32(out, (uint32_t)ticker->value);
-    batch->row_data.length = (size_t)(out - batch->row_data.data);
     row->data_end = batch->row_data.length;
     batch->row_count++;
     return 0;

@@ -1,8 +1,7 @@
 /*
  * A batch of consumed messages on their way to Postgres, all in reused buffers:
- * - the rows, in COPY's binary format (cheaper than text for Postgres to read: no
- *   timestamp parsing), with each row's origin (partition, offset, raw bytes) so a row
- *   Postgres refuses can be isolated and kept;
+ * - the rows, as COPY data in their kind's format (row_format.h), with each row's origin
+ *   (partition, offset, raw bytes) so a row Postgres refuses can be isolated and kept;
  * - the dead letters: messages that failed to decode or were refused, byte for byte,
  *   with the reason, as the text of COPY dead_letters;
  * - per partition, the first offset of the batch and the next one to read.
@@ -15,13 +14,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "ticker.h"
 
-#define RECORD_BATCH_COPY_SQL "COPY records (name, time, value) FROM STDIN (FORMAT binary)"
-
-/* Binary COPY data is RECORD_BATCH_COPY_HEADER, then rows, then RECORD_BATCH_COPY_TRAILER. */
-extern const char RECORD_BATCH_COPY_HEADER[19];
-extern const char RECORD_BATCH_COPY_TRAILER[2];
 #define RECORD_BATCH_DEAD_LETTER_SQL \
     "COPY dead_letters (topic, partition, kafka_offset, kafka_timestamp, payload, error) FROM STDIN"
 
@@ -45,9 +38,10 @@ struct record_batch;
 struct record_batch *record_batch_new(struct error *err);
 void record_batch_destroy(struct record_batch *batch);
 
-/* Appends the row of `ticker` (copying the origin's payload). */
-int record_batch_add(struct record_batch *batch, const struct ticker *ticker, const struct record_origin *origin,
-                     struct error *err);
+/* Appends one COPY row (`length` bytes, copied) of the message at `origin` (its payload
+ * copied too). */
+int record_batch_add_row(struct record_batch *batch, const char *row, size_t length,
+                         const struct record_origin *origin, struct error *err);
 
 /* Appends a dead letter: the message at `origin` is consumed but stored only in
  * dead_letters, with `reason`. */
@@ -63,8 +57,8 @@ size_t record_batch_dead_letters(const struct record_batch *batch);
 /* Messages consumed into this batch: rows plus dead letters from record_batch_reject. */
 size_t record_batch_messages(const struct record_batch *batch);
 
-/* The binary COPY data of rows [first, first + count), without header and trailer;
- * valid until the next change. */
+/* The COPY data of rows [first, first + count), without header and trailer; valid until
+ * the next change. */
 const char *record_batch_row_data(const struct record_batch *batch, size_t first, size_t count, size_t *length);
 
 /* The COPY text of every dead letter, for `topic`; valid until the next change. */

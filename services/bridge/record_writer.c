@@ -7,9 +7,12 @@
 
 #include "db.h"
 #include "log.h"
+#include "row_format.h"
 
 struct record_writer {
     char *database_url;
+    const struct row_format *format;
+    char *begin_sql;    /* BEGIN, a savepoint and the rows' COPY, in one round trip */
     PGconn *connection; /* NULL until connected, and again after a failure */
     bool copying;       /* a transaction is open with the rows' COPY in progress */
     bool failed;        /* a stream call failed: the batch cannot be stored */
@@ -30,14 +33,19 @@ static const char STORE_OFFSETS_SQL[] =
 
 static const char LOAD_OFFSETS_SQL[] = "SELECT partition, next_offset FROM bridge_offsets WHERE topic = $1";
 
-struct record_writer *record_writer_new(const char *database_url, struct error *err)
+struct record_writer *record_writer_new(const char *database_url, const struct row_format *format,
+                                        struct error *err)
 {
     struct record_writer *writer = calloc(1, sizeof *writer);
-    if (writer == NULL || (writer->database_url = strdup(database_url)) == NULL) {
+    if (writer == NULL || (writer->database_url = strdup(database_url)) == NULL ||
+        asprintf(&writer->begin_sql, "BEGIN; SAVEPOINT rows; %s", format->copy_sql) < 0) {
+        if (writer != NULL)
+            free(writer->database_url);
         free(writer);
         error_set(err, "out of memory");
         return NULL;
     }
+    writer->format = format;
     return writer;
 }
 
@@ -47,6 +55,7 @@ void record_writer_destroy(struct record_writer *writer)
         return;
     PQfinish(writer->connection);
     free(writer->database_url);
+    free(writer->begin_sql);
     free(writer->arrays);
     free(writer);
 }
@@ -139,17 +148,17 @@ static int start_copy(PGconn *connection, const char *sql, char sqlstate[6], str
     return 0;
 }
 
-/* COPYs rows [first, first + count) as one binary COPY statement. */
-static int copy_rows(PGconn *connection, const struct record_batch *batch, size_t first, size_t count,
-                     char sqlstate[6], struct error *err)
+/* COPYs rows [first, first + count) as one COPY statement. */
+static int copy_rows(PGconn *connection, const struct row_format *format, const struct record_batch *batch,
+                     size_t first, size_t count, char sqlstate[6], struct error *err)
 {
-    if (start_copy(connection, RECORD_BATCH_COPY_SQL, sqlstate, err) < 0)
+    if (start_copy(connection, format->copy_sql, sqlstate, err) < 0)
         return -1;
     size_t length;
     const char *data = record_batch_row_data(batch, first, count, &length);
-    if (put_copy_data(connection, RECORD_BATCH_COPY_HEADER, sizeof RECORD_BATCH_COPY_HEADER, err) < 0 ||
+    if (put_copy_data(connection, format->header, format->header_length, err) < 0 ||
         put_copy_data(connection, data, length, err) < 0 ||
-        put_copy_data(connection, RECORD_BATCH_COPY_TRAILER, sizeof RECORD_BATCH_COPY_TRAILER, err) < 0)
+        put_copy_data(connection, format->trailer, format->trailer_length, err) < 0)
         return -1;
     return finish_copy(connection, sqlstate, err);
 }
@@ -175,14 +184,15 @@ static bool is_data_error(const char *sqlstate)
 /* COPYs rows [first, first + count) inside a savepoint. If Postgres refuses the data, the
  * range is halved until each refused row stands alone; those rows become dead letters
  * and their neighbours are stored. */
-static int store_rows(PGconn *connection, struct record_batch *batch, size_t first, size_t count, struct error *err)
+static int store_rows(PGconn *connection, const struct row_format *format, struct record_batch *batch, size_t first,
+                      size_t count, struct error *err)
 {
     if (count == 0)
         return 0;
     if (db_exec(connection, "SAVEPOINT rows", err) < 0)
         return -1;
     char sqlstate[6];
-    if (copy_rows(connection, batch, first, count, sqlstate, err) == 0)
+    if (copy_rows(connection, format, batch, first, count, sqlstate, err) == 0)
         return db_exec(connection, "RELEASE SAVEPOINT rows", err);
     if (!is_data_error(sqlstate))
         return -1;
@@ -196,9 +206,9 @@ static int store_rows(PGconn *connection, struct record_batch *batch, size_t fir
         return record_batch_reject_row(batch, first, reason, err);
     }
     size_t half = count / 2;
-    if (store_rows(connection, batch, first, half, err) < 0)
+    if (store_rows(connection, format, batch, first, half, err) < 0)
         return -1;
-    return store_rows(connection, batch, first + half, count - half, err);
+    return store_rows(connection, format, batch, first + half, count - half, err);
 }
 
 static int store_dead_letters(PGconn *connection, struct record_batch *batch, const char *topic, struct error *err)
@@ -266,7 +276,7 @@ static int begin_copy(struct record_writer *writer, struct error *err)
 {
     if (record_writer_connect(writer, err) < 0)
         return -1;
-    if (!PQsendQuery(writer->connection, "BEGIN; SAVEPOINT rows; " RECORD_BATCH_COPY_SQL))
+    if (!PQsendQuery(writer->connection, writer->begin_sql))
         return db_error(writer->connection, NULL, "starting the batch", err);
     PGresult *result;
     int rc = -1;
@@ -291,7 +301,7 @@ static int begin_copy(struct record_writer *writer, struct error *err)
     }
     writer->copying = true;
     writer->rows_sent = 0;
-    return put_copy_data(writer->connection, RECORD_BATCH_COPY_HEADER, sizeof RECORD_BATCH_COPY_HEADER, err);
+    return put_copy_data(writer->connection, writer->format->header, writer->format->header_length, err);
 }
 
 static int stream_rows(struct record_writer *writer, const struct record_batch *batch, struct error *err)
@@ -341,7 +351,7 @@ void record_writer_abandon(struct record_writer *writer)
 static int finish_rows(struct record_writer *writer, struct record_batch *batch, struct error *err)
 {
     if (stream_rows(writer, batch, err) < 0 ||
-        put_copy_data(writer->connection, RECORD_BATCH_COPY_TRAILER, sizeof RECORD_BATCH_COPY_TRAILER, err) < 0)
+        put_copy_data(writer->connection, writer->format->trailer, writer->format->trailer_length, err) < 0)
         return -1;
     writer->copying = false;
     char sqlstate[6];
@@ -353,7 +363,7 @@ static int finish_rows(struct record_writer *writer, struct record_batch *batch,
     if (db_exec(writer->connection, "ROLLBACK TO SAVEPOINT rows", err) < 0 ||
         db_exec(writer->connection, "RELEASE SAVEPOINT rows", err) < 0)
         return -1;
-    return store_rows(writer->connection, batch, 0, record_batch_rows(batch), err);
+    return store_rows(writer->connection, writer->format, batch, 0, record_batch_rows(batch), err);
 }
 
 int record_writer_store(struct record_writer *writer, struct record_batch *batch, const char *topic,

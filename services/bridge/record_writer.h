@@ -1,7 +1,8 @@
 /*
  * Stores record batches in Postgres with their Kafka offsets, exactly once.
  *
- * One transaction per batch holds the rows (binary COPY), the dead letters (COPY) and the
+ * One transaction per batch holds the rows (COPY, in the batch's row_format), the dead
+ * letters (COPY) and the
  * next offset of every partition in the batch (table bridge_offsets). The transaction
  * and the rows' COPY start with the batch: record_writer_stream sends rows while the
  * batch is still filling, so Postgres inserts them while the bridge decodes the next. The offsets only move
@@ -17,6 +18,7 @@
 
 #include "error.h"
 #include "record_batch.h"
+#include "row_format.h"
 
 /* Returned by record_writer_store when an offset was not what the caller expected. */
 #define RECORD_WRITER_CONFLICT (-2)
@@ -31,11 +33,13 @@ struct stored_offset {
 
 struct record_writer;
 
-/* Does not connect yet. Destroy with record_writer_destroy. */
-struct record_writer *record_writer_new(const char *database_url, struct error *err);
+/* Does not connect yet; writes rows of `format` (which must outlive it). Destroy with
+ * record_writer_destroy. */
+struct record_writer *record_writer_new(const char *database_url, const struct row_format *format,
+                                        struct error *err);
 void record_writer_destroy(struct record_writer *writer);
 
-/* Connects (and applies the schema) if needed. */
+/* Connects (and checks the schema version) if needed. */
 int record_writer_connect(struct record_writer *writer, struct error *err);
 
 /* Reads the stored next offsets of `topic`. *offsets is the caller's to free. */

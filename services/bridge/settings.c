@@ -2,8 +2,13 @@
 
 #include <stddef.h>
 
+static const char *const KINDS[] = {"tickers", "trades", NULL};
+
 static const struct config_option OPTIONS[] = {
     CONFIG_SHARED_OPTIONS(struct bridge_settings, shared),
+    {"bridge.kind", "kind", CONFIG_CHOICE, offsetof(struct bridge_settings, kind), "tickers", 0, 0, KINDS,
+     "what the topic carries, and so where it is stored: tickers (into records) or trades (into trades); run one "
+     "bridge per kind, each in its own group"},
     CONFIG_GROUP_OPTIONS(struct bridge_settings, group, "bridge", "bridge", "tickerflow-bridge", "3000",
                          "messages fetched ahead per partition: more evens out a backlog's drain, fewer uses less "
                          "memory"),
@@ -18,7 +23,8 @@ static const struct config_option OPTIONS[] = {
 
 const struct config_spec BRIDGE_CONFIG = {
     .program = "tickerflow-bridge",
-    .summary = "Consumes the ticker topic and stores every message as a row of the records table.",
+    .summary = "Consumes a topic in a consumer group and stores every message exactly once: ticker messages as rows "
+               "of records, or trades as rows of trades.",
     .section = "bridge",
     .options = OPTIONS,
     .option_count = sizeof OPTIONS / sizeof OPTIONS[0],

@@ -5,6 +5,7 @@
 
 struct bridge_settings {
     struct shared_settings shared;
+    char *kind; /* "tickers" or "trades" (row_format.h) */
     struct group_settings group;
     long long batch_max_rows;
     long long batch_max_wait_ms;

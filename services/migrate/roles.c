@@ -14,8 +14,8 @@ static const char *const PRODUCER_GRANTS[] = {
     NULL,
 };
 static const char *const BRIDGE_GRANTS[] = {
-    "GRANT INSERT ON records, dead_letters",
-    "GRANT USAGE ON SEQUENCE records_id_seq, dead_letters_id_seq",
+    "GRANT INSERT ON records, dead_letters, trades",
+    "GRANT USAGE ON SEQUENCE records_id_seq, dead_letters_id_seq, trades_id_seq",
     "GRANT SELECT, INSERT, UPDATE ON records_10s, bridge_offsets",
     NULL,
 };
@@ -24,7 +24,7 @@ static const char *const AGGREGATOR_GRANTS[] = {
     NULL,
 };
 static const char *const API_GRANTS[] = {
-    "GRANT SELECT ON records, records_10s, candles_1m",
+    "GRANT SELECT ON records, records_10s, candles_1m, trades",
     NULL,
 };
 static const char *const READER_GRANTS[] = {

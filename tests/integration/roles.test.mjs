@@ -17,6 +17,8 @@ const SAMPLE = {
   records: "INSERT INTO records (name, time, value) VALUES ('x', now(), 1)",
   candles_1m: "INSERT INTO candles_1m (ts_start, ts_end, name, open, high, low, close, up_moves, down_moves, ticks) " +
     "VALUES ('2026-01-01', '2026-01-01 00:01', 'x', 1, 1, 1, 1, 0, 0, 1)",
+  trades: "INSERT INTO trades (exchange, base, quote, direction, price, volume, time) " +
+    "VALUES ('x', 'a', 'b', 'buy', 1, 1, now())",
   bridge_offsets: "INSERT INTO bridge_offsets (topic, partition, next_offset) VALUES ('t', 0, 1)",
   aggregator_offsets: "INSERT INTO aggregator_offsets (group_id, topic, partition, next_offset, replay_offset) " +
     "VALUES ('g', 't', 0, 1, 1)",
@@ -35,7 +37,7 @@ test('the API, producer and reader roles can read what they serve and change not
     assert.match(refusal(db, role, 'DROP TABLE records') ?? 'allowed', /must be owner/, `${role}: DROP`);
     assert.match(refusal(db, role, 'CREATE TABLE mine (x int)') ?? 'allowed', /permission denied/, `${role}: CREATE`);
   }
-  for (const table of ['records_10s', 'candles_1m']) assert.equal(refusal(db, 'api', `SELECT 1 FROM ${table}`), null);
+  for (const table of ['records_10s', 'candles_1m', 'trades']) assert.equal(refusal(db, 'api', `SELECT 1 FROM ${table}`), null);
   assert.match(refusal(db, 'api', 'SELECT 1 FROM bridge_offsets') ?? 'allowed', /permission denied/,
     'the API sees only what it serves');
   assert.equal(refusal(db, 'reader', 'SELECT 1 FROM aggregator_offsets, dead_letters'), null, 'the reader reads all');
@@ -45,6 +47,8 @@ test('the bridge and the aggregator write their own tables only, and delete noth
   const db = createDatabase('roles_writers');
   assert.equal(refusal(db, 'bridge', SAMPLE.records), null, 'the bridge inserts records (the rollup trigger too)');
   assert.equal(refusal(db, 'bridge', SAMPLE.bridge_offsets), null);
+  assert.equal(refusal(db, 'bridge', SAMPLE.trades), null, 'the bridge inserts trades');
+  assert.match(refusal(db, 'aggregator', SAMPLE.trades) ?? 'allowed', /permission denied/);
   assert.match(refusal(db, 'bridge', SAMPLE.candles_1m) ?? 'allowed', /permission denied/);
   assert.match(refusal(db, 'bridge', 'DELETE FROM records') ?? 'allowed', /permission denied/);
   assert.match(refusal(db, 'bridge', 'SELECT count(*) FROM records') ?? 'allowed', /permission denied/,

@@ -158,7 +158,8 @@ export function freePort() {
 // ---- PostgreSQL ------------------------------------------------------------------------
 
 function psqlAt(url, sql) {
-  return execFileSync('psql', [url, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+  return execFileSync('psql', [url, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).trim();
 }
 
 // The role that owns the schema, as scripts/lib/services.sh creates it.

@@ -6,10 +6,23 @@
 #include <cmocka.h>
 
 #include "record_batch.h"
+#include "row_format.h"
+#include "ticker.h"
 
 static struct record_origin origin(int32_t partition, int64_t offset, const char *payload)
 {
     return (struct record_origin){partition, offset, -1, payload, strlen(payload)};
+}
+
+/* Adds the ticker's message the way the bridge does: its row in TICKER_ROWS' format. */
+static int add_ticker(struct record_batch *batch, struct ticker ticker, const struct record_origin *origin)
+{
+    char json[TICKER_JSON_MAX], row[ROW_FORMAT_ROW_MAX];
+    int length = ticker_encode(&ticker, json, sizeof json, NULL);
+    assert_true(length > 0);
+    int row_length = TICKER_ROWS.encode_row(json, (size_t)length, row, NULL);
+    assert_true(row_length > 0);
+    return record_batch_add_row(batch, row, (size_t)row_length, origin, NULL);
 }
 
 static const struct record_batch_offset *offset_of(const struct record_batch *batch, int32_t partition)
@@ -29,8 +42,8 @@ static void rows_become_binary_copy_data_and_ranges(void **unused)
     struct ticker a = {.name = "ticker_07", .value = -3, .time_us = 1795437296789012LL};
     struct ticker b = {.name = "t8", .value = 2147483647, .time_us = 946684800000000LL}; /* Postgres' epoch */
     struct record_origin oa = origin(0, 10, "a"), ob = origin(1, 4, "b");
-    assert_int_equal(record_batch_add(batch, &a, &oa, NULL), 0);
-    assert_int_equal(record_batch_add(batch, &b, &ob, NULL), 0);
+    assert_int_equal(add_ticker(batch, a, &oa), 0);
+    assert_int_equal(add_ticker(batch, b, &ob), 0);
 
     /* Row a: 3 fields; name "ticker_07"; time = microseconds since 2000-01-01, big-endian;
      * value -3 as a big-endian int32. */
@@ -54,8 +67,10 @@ static void rows_become_binary_copy_data_and_ranges(void **unused)
     assert_int_equal(record_batch_rows(batch), 2);
     assert_int_equal(record_batch_messages(batch), 2);
 
-    assert_memory_equal(RECORD_BATCH_COPY_HEADER, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
-    assert_memory_equal(RECORD_BATCH_COPY_TRAILER, "\xff\xff", 2);
+    assert_int_equal(TICKER_ROWS.header_length, 19);
+    assert_memory_equal(TICKER_ROWS.header, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    assert_int_equal(TICKER_ROWS.trailer_length, 2);
+    assert_memory_equal(TICKER_ROWS.trailer, "\xff\xff", 2);
     record_batch_destroy(batch);
 }
 
@@ -65,9 +80,9 @@ static void offsets_span_each_partition(void **unused)
     struct ticker t = {.name = "x", .value = 1, .time_us = 0};
     struct record_origin o1 = origin(3, 100, "{}"), o2 = origin(3, 101, "{}"), o3 = origin(5, 7, "{}");
     struct record_origin bad1 = origin(3, 102, "junk"), bad2 = origin(9, 0, "");
-    record_batch_add(batch, &t, &o1, NULL);
-    record_batch_add(batch, &t, &o2, NULL);
-    record_batch_add(batch, &t, &o3, NULL);
+    add_ticker(batch, t, &o1);
+    add_ticker(batch, t, &o2);
+    add_ticker(batch, t, &o3);
     record_batch_reject(batch, &bad1, "invalid JSON", NULL);
     record_batch_reject(batch, &bad2, "empty", NULL);
     size_t count;
@@ -106,7 +121,7 @@ static void refused_rows_become_dead_letters_with_their_original_bytes(void **un
     struct record_batch *batch = record_batch_new(NULL);
     struct ticker t = {.name = "ok", .value = 666, .time_us = 0};
     struct record_origin o = origin(0, 5, "{\"original\":true}");
-    record_batch_add(batch, &t, &o, NULL);
+    add_ticker(batch, t, &o);
     struct error err;
     assert_int_equal(record_batch_reject_row(batch, 1, "x", &err), -1);
     assert_int_equal(record_batch_reject_row(batch, 0, "refused by PostgreSQL: check", &err), 0);
@@ -124,7 +139,7 @@ static void clear_forgets_everything_and_buffers_grow(void **unused)
     struct ticker t = {.name = "abcdefghij", .value = -2147483647 - 1, .time_us = 253402300799999999LL};
     for (int i = 0; i < 5000; i++) { /* past the first buffers */
         struct record_origin o = origin(i % 6, i, "payload-bytes");
-        assert_int_equal(record_batch_add(batch, &t, &o, NULL), 0);
+        assert_int_equal(add_ticker(batch, t, &o), 0);
     }
     size_t length, count;
     record_batch_row_data(batch, 0, record_batch_rows(batch), &length);
@@ -141,16 +156,38 @@ static void clear_forgets_everything_and_buffers_grow(void **unused)
     record_batch_destroy(NULL);
 }
 
-static void refuses_times_it_cannot_store(void **unused)
+static void a_message_that_does_not_decode_makes_no_row(void **unused)
 {
-    struct record_batch *batch = record_batch_new(NULL);
-    struct ticker t = {.name = "x", .value = 1, .time_us = INT64_MAX};
-    struct record_origin o = origin(0, 0, "{}");
-    struct error err;
-    assert_int_equal(record_batch_add(batch, &t, &o, &err), -1);
-    assert_int_equal(record_batch_rows(batch), 0);
-    assert_int_equal(record_batch_messages(batch), 0);
-    record_batch_destroy(batch);
+    char row[ROW_FORMAT_ROW_MAX];
+    struct error err = {0};
+    assert_int_equal(TICKER_ROWS.encode_row("{\"name\":\"x\"}", 12, row, &err), -1);
+    assert_non_null(strstr(err.message, "missing field"));
+    assert_int_equal(TRADE_ROWS.encode_row("{\"name\":\"x\"}", 12, row, &err), -1);
+    assert_non_null(strstr(err.message, "unknown field 'name'"));
+    assert_ptr_equal(row_format_of("tickers"), &TICKER_ROWS);
+    assert_ptr_equal(row_format_of("trades"), &TRADE_ROWS);
+    assert_null(row_format_of("quotes"));
+}
+
+static void trades_become_text_rows_with_their_numbers_as_received(void **unused)
+{
+    const char with_id[] = "{\"exchange\":\"binance\",\"base\":\"bitcoin\",\"quote\":\"tether\",\"direction\":\"sell\","
+                           "\"price\":97431.25000000,\"volume\":0.00012000,\"timestamp\":1764000000123,\"tradeId\":77}";
+    const char without[] = "{\"exchange\":\"bitso\",\"base\":\"xrp\",\"quote\":\"tether\",\"direction\":\"buy\","
+                           "\"price\":0.6174,\"volume\":180,\"timestamp\":1651686997237,\"priceUsd\":0.6178606418423568}";
+    char row[ROW_FORMAT_ROW_MAX];
+    int length = TRADE_ROWS.encode_row(with_id, strlen(with_id), row, NULL);
+    const char want_with_id[] = "binance\tbitcoin\ttether\tsell\t97431.25000000\t0.00012000\t\\N\t"
+                                "2025-11-24T16:00:00.123000Z\t77\n";
+    assert_int_equal(length, (int)strlen(want_with_id));
+    assert_memory_equal(row, want_with_id, (size_t)length);
+    length = TRADE_ROWS.encode_row(without, strlen(without), row, NULL);
+    const char want_without[] = "bitso\txrp\ttether\tbuy\t0.6174\t180\t0.6178606418423568\t"
+                                "2022-05-04T17:56:37.237000Z\t\\N\n";
+    assert_int_equal(length, (int)strlen(want_without));
+    assert_memory_equal(row, want_without, (size_t)length);
+    assert_null(TRADE_ROWS.header);
+    assert_non_null(strstr(TRADE_ROWS.copy_sql, "COPY trades ("));
 }
 
 int main(void)
@@ -161,7 +198,8 @@ int main(void)
         cmocka_unit_test(dead_letters_keep_raw_bytes_and_escape_text),
         cmocka_unit_test(refused_rows_become_dead_letters_with_their_original_bytes),
         cmocka_unit_test(clear_forgets_everything_and_buffers_grow),
-        cmocka_unit_test(refuses_times_it_cannot_store),
+        cmocka_unit_test(a_message_that_does_not_decode_makes_no_row),
+        cmocka_unit_test(trades_become_text_rows_with_their_numbers_as_received),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
