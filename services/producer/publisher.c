@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "retry.h"
 #include "shutdown.h"
+#include "timestamp.h"
 
 struct publisher {
     rd_kafka_t *kafka; /* NULL in dry-run mode */
@@ -101,26 +102,23 @@ struct publisher *publisher_open(const struct producer_settings *settings, struc
     return publisher;
 }
 
-int publisher_send(struct publisher *publisher, const struct ticker *ticker, struct error *err)
+int publisher_send_message(struct publisher *publisher, const char *key, const char *json, size_t length,
+                           struct error *err)
 {
-    char json[TICKER_JSON_MAX];
-    int length = ticker_encode(ticker, json, sizeof json, err);
-    if (length < 0)
-        return -1;
     metric_add(publisher->sent, 1);
     if (publisher->kafka == NULL) {
-        printf("%s\n", json);
+        printf("%.*s\n", (int)length, json);
         return 0;
     }
     for (;;) {
         rd_kafka_resp_err_t code = rd_kafka_producev(
-            publisher->kafka, RD_KAFKA_V_TOPIC(publisher->topic), RD_KAFKA_V_KEY(ticker->name, strlen(ticker->name)),
-            RD_KAFKA_V_VALUE(json, (size_t)length), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            publisher->kafka, RD_KAFKA_V_TOPIC(publisher->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE((void *)json, length), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
         if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             metric_add(publisher->sent, -1);
-            return error_set(err, "cannot queue message for %s: %s", ticker->name, rd_kafka_err2str(code));
+            return error_set(err, "cannot queue message for %s: %s", key, rd_kafka_err2str(code));
         }
         if (shutdown_requested()) {
             metric_add(publisher->sent, -1);
@@ -129,6 +127,15 @@ int publisher_send(struct publisher *publisher, const struct ticker *ticker, str
         if (publisher_poll(publisher, 100, err) < 0)
             return -1;
     }
+}
+
+int publisher_send(struct publisher *publisher, const struct ticker *ticker, struct error *err)
+{
+    char json[TICKER_JSON_MAX];
+    int length = ticker_encode(ticker, json, sizeof json, err);
+    if (length < 0)
+        return -1;
+    return publisher_send_message(publisher, ticker->name, json, (size_t)length, err);
 }
 
 int publisher_poll(struct publisher *publisher, int timeout_ms, struct error *err)
@@ -144,6 +151,17 @@ int publisher_poll(struct publisher *publisher, int timeout_ms, struct error *er
     return -1;
 }
 
+int publisher_wait_until(struct publisher *publisher, int64_t due_ms, struct error *err)
+{
+    for (int64_t now_ms = timestamp_monotonic_ms(); now_ms < due_ms && !shutdown_requested();
+         now_ms = timestamp_monotonic_ms()) {
+        int64_t wait_ms = due_ms - now_ms;
+        if (publisher_poll(publisher, wait_ms < 100 ? (int)wait_ms : 100, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 void publisher_close(struct publisher *publisher, int flush_timeout_ms)
 {
     if (publisher == NULL)
@@ -152,8 +170,8 @@ void publisher_close(struct publisher *publisher, int flush_timeout_ms)
         rd_kafka_flush(publisher->kafka, flush_timeout_ms);
         int left = rd_kafka_outq_len(publisher->kafka);
         if (left > 0)
-            log_warn("%d messages not acknowledged by Kafka within %d ms were not published; the next start "
-                     "resumes each ticker from the last value the topic holds", left, flush_timeout_ms);
+            log_warn("%d messages not acknowledged by Kafka within %d ms were not published (a ticker's next "
+                     "start resumes from the last value the topic holds)", left, flush_timeout_ms);
         log_info("published %" PRId64 " messages: %" PRId64 " delivered, %" PRId64 " refused",
                  metric_value(publisher->sent), metric_value(publisher->delivered), metric_value(publisher->failed));
         rd_kafka_destroy(publisher->kafka);

@@ -1,6 +1,6 @@
 /*
- * Where the producer's messages go: the Kafka topic (keyed by ticker name, idempotent,
- * acks=all), or stdout as JSON lines in --dry-run mode.
+ * Where the producer's messages go: the Kafka topic (keyed by ticker name or currency pair,
+ * idempotent, acks=all), or stdout as JSON lines in --dry-run mode.
  */
 #ifndef PRODUCER_PUBLISHER_H
 #define PRODUCER_PUBLISHER_H
@@ -25,10 +25,18 @@ struct publisher *publisher_open(const struct producer_settings *settings, struc
  * encoded. */
 int publisher_send(struct publisher *publisher, const struct ticker *ticker, struct error *err);
 
+/* The same for any message: `json` (`length` bytes, copied) keyed by `key` (a string). */
+int publisher_send_message(struct publisher *publisher, const char *key, const char *json, size_t length,
+                           struct error *err);
+
 /* Serves delivery reports for up to `timeout_ms`. Returns -1 with err set (ERROR_PERMANENT)
  * once Kafka has refused a message for good: the producer, which never gives a message
  * up by itself, cannot go on without it. */
 int publisher_poll(struct publisher *publisher, int timeout_ms, struct error *err);
+
+/* Serves delivery reports until `due_ms` (the monotonic clock), noticing a stop within
+ * 100 ms (then returns 0 early: the caller checks shutdown_requested). */
+int publisher_wait_until(struct publisher *publisher, int64_t due_ms, struct error *err);
 
 /* Flushes what is in flight for up to `flush_timeout_ms`, logs what could not be
  * delivered and the totals, and frees everything. NULL does nothing. */
