@@ -213,3 +213,58 @@ CREATE TABLE IF NOT EXISTS trades (
 
 -- A pair's trades over a range, and its latest ones.
 CREATE INDEX IF NOT EXISTS trades_pair_time_idx ON trades (currency_pair, time);
+
+-- Per currency pair and minute, written only by an aggregator of kind trades
+-- (aggregator.kind): event-time windows [ts_start, ts_end) aligned to the Unix epoch, with
+-- the watermark rules of candles_1m. The price of the window's first and last trade (in
+-- event-time order; equal times in the topic's order, which is trades.id's), the highest and
+-- lowest, and how many trades. NUMERIC with the trades' own digits.
+CREATE TABLE IF NOT EXISTS candlesticks (
+    ts_start      TIMESTAMPTZ NOT NULL,
+    ts_end        TIMESTAMPTZ NOT NULL,
+    currency_pair TEXT        NOT NULL,
+    price_open    NUMERIC     NOT NULL,
+    price_max     NUMERIC     NOT NULL,
+    price_min     NUMERIC     NOT NULL,
+    price_close   NUMERIC     NOT NULL,
+    trades        INTEGER     NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (ts_start, ts_end, currency_pair)
+);
+CREATE INDEX IF NOT EXISTS candlesticks_pair_ts_start_idx ON candlesticks (currency_pair, ts_start);
+
+-- The same windows' volumes: the sums of `volume` of the trades whose aggressor bought and
+-- sold (0 when none), exact (equal to sum(volume) over trades, digit for digit), and their counts.
+CREATE TABLE IF NOT EXISTS volumes (
+    ts_start      TIMESTAMPTZ NOT NULL,
+    ts_end        TIMESTAMPTZ NOT NULL,
+    currency_pair TEXT        NOT NULL,
+    volume_buy    NUMERIC     NOT NULL,
+    volume_sell   NUMERIC     NOT NULL,
+    trades_buy    INTEGER     NOT NULL,
+    trades_sell   INTEGER     NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (ts_start, ts_end, currency_pair)
+);
+CREATE INDEX IF NOT EXISTS volumes_pair_ts_start_idx ON volumes (currency_pair, ts_start);
+
+-- One pair's candlesticks and volumes rolled up from the one-minute rows to `bucket` (1 minute
+-- to 1 day, aligned to the Unix epoch), for the buckets that overlap [range_start, range_end):
+-- open is the first minute's, close the last's, max and min over the minutes, volumes and
+-- counts added up (exactly: NUMERIC).
+CREATE OR REPLACE FUNCTION candlesticks_rollup(pair text, bucket interval, range_start timestamptz,
+                                               range_end timestamptz)
+RETURNS TABLE (ts_start timestamptz, ts_end timestamptz, price_open numeric, price_max numeric,
+               price_min numeric, price_close numeric, trades bigint, volume_buy numeric, volume_sell numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT b, b + bucket, (array_agg(c.price_open ORDER BY c.ts_start))[1], max(c.price_max), min(c.price_min),
+           (array_agg(c.price_close ORDER BY c.ts_start DESC))[1], sum(c.trades), sum(v.volume_buy),
+           sum(v.volume_sell)
+    FROM candlesticks c
+    LEFT JOIN volumes v USING (ts_start, ts_end, currency_pair),
+    date_bin(bucket, c.ts_start, timestamptz 'epoch') AS b
+    WHERE c.currency_pair = pair
+      AND c.ts_start >= date_bin(bucket, range_start, timestamptz 'epoch') AND c.ts_start < range_end
+    GROUP BY b
+    ORDER BY b
+$$;

@@ -4,17 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "book_kind.h"
 #include "candle_store.h"
 #include "group_reader.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
 #include "retry.h"
-#include "ticker.h"
 #include "timestamp.h"
-#include "window_book.h"
 
-#define WINDOW_LENGTH_US 60000000LL /* candles_1m */
+#define WINDOW_LENGTH_US 60000000LL /* one-minute candles of either kind */
 #define REPORT_INTERVAL_MS 60000
 #define IDLE_POLL_MS 100
 #define WATERMARK_TIMEOUT_MS 10000
@@ -44,7 +43,7 @@ struct totals {
 /* What this aggregator holds of one assigned partition. */
 struct partition_state {
     int32_t partition;
-    struct window_book *book; /* NULL until restored from Postgres */
+    void *book;               /* of the aggregator's kind; NULL until restored from Postgres */
     int64_t saved_next;       /* next offset in aggregator_offsets, or CANDLE_STORE_NO_OFFSET */
     int64_t next;             /* the next offset to accept; -1 accepts the first that comes */
     int64_t replayed_until;   /* below this, messages were counted before the restore: don't count again */
@@ -55,6 +54,7 @@ struct partition_state {
 
 struct aggregator {
     const struct aggregator_settings *settings;
+    const struct book_kind *kind;
     struct window_rules rules;
     struct group_reader *reader;
     struct candle_store *store;
@@ -80,7 +80,8 @@ static struct partition_state *state_of(struct aggregator *aggregator, int32_t p
 static void drop_books(struct aggregator *aggregator)
 {
     for (size_t i = 0; i < aggregator->partition_count; i++) {
-        window_book_destroy(aggregator->partitions[i].book);
+        if (aggregator->partitions[i].book != NULL)
+            aggregator->kind->destroy(aggregator->partitions[i].book);
         aggregator->partitions[i].book = NULL;
         aggregator->partitions[i].changed = false;
     }
@@ -98,24 +99,6 @@ static void forget_positions(struct aggregator *aggregator)
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
-struct flush_target {
-    struct candle_store *store;
-    int32_t partition;
-    struct error *err;
-};
-
-static int add_candle(void *context, const struct candle *candle)
-{
-    struct flush_target *target = context;
-    return candle_store_add_candle(target->store, candle, target->err);
-}
-
-static int add_anchor(void *context, const char *name, int64_t time_us, int32_t value)
-{
-    struct flush_target *target = context;
-    return candle_store_add_anchor(target->store, target->partition, name, time_us, value, target->err);
-}
-
 /* Adds every changed partition's candles, anchors and position to the checkpoint. */
 static int build_checkpoint(struct aggregator *aggregator, struct error *err)
 {
@@ -123,12 +106,11 @@ static int build_checkpoint(struct aggregator *aggregator, struct error *err)
         struct partition_state *state = &aggregator->partitions[i];
         if (!state->changed)
             continue;
-        struct flush_target target = {aggregator->store, state->partition, err};
-        if (window_book_flush(state->book, add_candle, add_anchor, &target) != 0)
+        const struct book_kind *kind = aggregator->kind;
+        if (kind->flush(state->book, aggregator->store, state->partition, err) != 0)
             return -1;
-        struct saved_partition saved = {state->partition, state->next,
-                                        window_book_replay_offset(state->book, state->next),
-                                        window_book_newest_us(state->book)};
+        struct saved_partition saved = {state->partition, state->next, kind->replay_offset(state->book, state->next),
+                                        kind->newest_us(state->book)};
         if (candle_store_add_partition(aggregator->store, state->partition, state->saved_next, &saved, err) < 0)
             return -1;
     }
@@ -159,8 +141,10 @@ static void account_checkpoint(struct aggregator *aggregator, size_t candles)
         if (state->changed)
             state->saved_next = state->next;
         state->changed = false;
-        windows += (int64_t)window_book_windows(state->book);
-        int64_t watermark = window_book_watermark_us(state->book);
+        if (state->book == NULL)
+            continue;
+        windows += (int64_t)aggregator->kind->windows(state->book);
+        int64_t watermark = aggregator->kind->watermark_us(state->book);
         if (watermark != WINDOW_BOOK_NO_TIME &&
             (oldest_watermark == WINDOW_BOOK_NO_TIME || watermark < oldest_watermark))
             oldest_watermark = watermark;
@@ -268,7 +252,7 @@ static int restore_partition(struct aggregator *aggregator, struct partition_sta
                              const struct saved_partition *saved, const struct saved_anchor *anchors,
                              size_t anchor_count, int64_t *target, struct error *err)
 {
-    if ((state->book = window_book_new(&aggregator->rules, err)) == NULL)
+    if ((state->book = aggregator->kind->create(&aggregator->rules, err)) == NULL)
         return -1;
     state->saved_next = saved->next_offset;
     if (saved->next_offset == CANDLE_STORE_NO_OFFSET) {
@@ -279,11 +263,10 @@ static int restore_partition(struct aggregator *aggregator, struct partition_sta
             return -1;
         state->replayed_until = *target;
     } else {
-        window_book_advance_newest(state->book, saved->newest_us);
+        aggregator->kind->advance_newest(state->book, saved->newest_us);
         for (size_t i = 0; i < anchor_count; i++) {
             if (anchors[i].partition == state->partition &&
-                window_book_restore_anchor(state->book, anchors[i].name, anchors[i].time_us, anchors[i].value,
-                                           err) < 0)
+                aggregator->kind->restore_anchor(state->book, &anchors[i], err) < 0)
                 return -1;
         }
         *target = saved->replay_offset;
@@ -357,26 +340,26 @@ static struct group_reader *open_reader(struct aggregator *aggregator, struct er
 /* ---- messages --------------------------------------------------------------------------- */
 
 /* Decodes and checks a message; false (err set) for one to refuse. */
-static bool accept_tick(struct aggregator *aggregator, const rd_kafka_message_t *message, struct ticker *tick,
-                        struct error *err)
+static bool accept_item(struct aggregator *aggregator, const rd_kafka_message_t *message, union book_item *item,
+                        int64_t *time_us, struct error *err)
 {
-    if (ticker_decode(message->payload, message->len, tick, err) < 0)
+    if (aggregator->kind->decode(message->payload, message->len, item, time_us, err) < 0)
         return false;
     rd_kafka_timestamp_type_t type;
     int64_t timestamp_ms = rd_kafka_message_timestamp(message, &type);
-    if (timestamp_ms >= 0 && tick->time_us / 1000 - timestamp_ms > aggregator->settings->max_future_ms) {
+    if (timestamp_ms >= 0 && *time_us / 1000 - timestamp_ms > aggregator->settings->max_future_ms) {
         error_set(err, "its time is %" PRId64 " s past its Kafka timestamp (aggregator.max_future_ms)",
-                  (tick->time_us / 1000 - timestamp_ms) / 1000);
+                  (*time_us / 1000 - timestamp_ms) / 1000);
         return false;
     }
     return true;
 }
 
-/* How far a message's tick may move its partition's newest event time: the clock, the
- * earlier of this aggregator's and the message's Kafka timestamp (the producer's clock, or
- * the broker's; under a backlog the wall clock is far ahead of the ticks), plus
- * aggregator.max_ahead_ms. A tick dated later (a producer with a wrong clock) is held in its
- * minute without closing the minutes of the real ticks that follow it. */
+/* How far a message may move its partition's newest event time: the clock, the earlier of
+ * this aggregator's and the message's Kafka timestamp (the producer's clock, or the
+ * broker's; under a backlog the wall clock is far ahead of the messages), plus
+ * aggregator.max_ahead_ms. A message dated later (a producer or an exchange with a wrong
+ * clock) is held in its minute without closing the minutes of the real ones that follow. */
 static int64_t newest_limit_us(const struct aggregator *aggregator, const rd_kafka_message_t *message)
 {
     int64_t clock_us = timestamp_now_us();
@@ -387,16 +370,54 @@ static int64_t newest_limit_us(const struct aggregator *aggregator, const rd_kaf
     return clock_us + aggregator->settings->max_ahead_ms * 1000;
 }
 
-static void report_ahead(struct aggregator *aggregator, const rd_kafka_message_t *message, const struct ticker *tick,
-                         int64_t limit_us)
+static void report_ahead(struct aggregator *aggregator, const rd_kafka_message_t *message, const char *key,
+                         int64_t time_us, int64_t limit_us)
 {
     metric_add(aggregator->metrics.ahead, 1);
     int64_t so_far = metric_value(aggregator->metrics.ahead);
     if (so_far <= 10 || so_far % 1000 == 0)
-        log_warn("tick of %s at %s/%" PRId32 "@%" PRId64 " is dated %" PRId64 " ms past the clock: held in its minute, "
+        log_warn("%s of %s at %s/%" PRId32 "@%" PRId64 " is dated %" PRId64 " ms past the clock: held in its minute, "
                  "it moves the watermark no further than aggregator.max_ahead_ms past the clock (%" PRId64 " so far)",
-                 tick->name, rd_kafka_topic_name(message->rkt), message->partition, message->offset,
-                 (int64_t)((tick->time_us - limit_us) / 1000 + aggregator->settings->max_ahead_ms), so_far);
+                 aggregator->kind->item, key, rd_kafka_topic_name(message->rkt), message->partition, message->offset,
+                 (int64_t)((time_us - limit_us) / 1000 + aggregator->settings->max_ahead_ms), so_far);
+}
+
+static void refuse(struct aggregator *aggregator, const rd_kafka_message_t *message, const char *why)
+{
+    metric_add(aggregator->metrics.rejected, 1);
+    log_warn("refused message at %s/%" PRId32 "@%" PRId64 ": %s", rd_kafka_topic_name(message->rkt),
+             message->partition, message->offset, why);
+}
+
+/* Counts (and logs) what the book did with a message read for the first time. */
+static void account_verdict(struct aggregator *aggregator, const struct partition_state *state,
+                            const rd_kafka_message_t *message, const char *key, enum window_verdict verdict,
+                            const struct error *why)
+{
+    const struct book_kind *kind = aggregator->kind;
+    switch (verdict) {
+    case WINDOW_TOO_LATE:
+        metric_add(aggregator->metrics.late, 1);
+        log_debug("dropped a %s of %s at %" PRId32 "@%" PRId64 ": its minute no longer takes corrections", kind->item,
+                  key, message->partition, message->offset);
+        break;
+    case WINDOW_OVER_LIMIT:
+        metric_add(aggregator->metrics.over_limit, 1);
+        if (metric_value(aggregator->metrics.over_limit) % 1000 == 1)
+            log_warn("refused a %s of %s at %" PRId32 "@%" PRId64 ": partition holds %zu %ss of %zu %s "
+                     "(limits aggregator.max_held_ticks %lld, aggregator.max_tickers %lld; %" PRId64 " refused so far)",
+                     kind->item, key, message->partition, message->offset, kind->held(state->book), kind->item,
+                     kind->keys(state->book), kind->keys_name, aggregator->settings->max_held_ticks,
+                     aggregator->settings->max_tickers,
+                     metric_value(aggregator->metrics.over_limit));
+        break;
+    case WINDOW_INVALID:
+        refuse(aggregator, message, why->message);
+        break;
+    case WINDOW_ACCEPTED:
+        metric_add(aggregator->metrics.ticks, 1);
+        break;
+    }
 }
 
 static void handle_message(struct aggregator *aggregator, const rd_kafka_message_t *message)
@@ -412,46 +433,32 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
         aggregator->checkpoint_due_ms = timestamp_monotonic_ms() + aggregator->settings->checkpoint_interval_ms;
     bool first_reading = message->offset >= state->replayed_until;
 
-    struct ticker tick;
+    union book_item item;
+    int64_t time_us;
     struct error err;
-    if (!accept_tick(aggregator, message, &tick, &err)) {
-        if (first_reading) {
-            metric_add(aggregator->metrics.rejected, 1);
-            log_warn("refused message at %s/%" PRId32 "@%" PRId64 ": %s", rd_kafka_topic_name(message->rkt),
-                     message->partition, message->offset, err.message);
-        }
+    if (!accept_item(aggregator, message, &item, &time_us, &err)) {
+        if (first_reading)
+            refuse(aggregator, message, err.message);
         return;
     }
+    const struct book_kind *kind = aggregator->kind;
+    char key[TRADE_PAIR_MAX + 1];
+    kind->describe(&item, key, sizeof key);
     /* A replayed message was counted before the restore, and the newest time restored covers
      * it: it must not move the watermark again (the clock has moved on since). */
     int64_t limit_us = first_reading ? newest_limit_us(aggregator, message) : WINDOW_BOOK_NO_TIME;
-    if (first_reading && tick.time_us > limit_us)
-        report_ahead(aggregator, message, &tick, limit_us);
+    if (first_reading && time_us > limit_us)
+        report_ahead(aggregator, message, key, time_us, limit_us);
     enum window_verdict verdict;
-    if (window_book_add(state->book, &tick, message->offset, limit_us, &verdict, &err) < 0) {
+    if (kind->add(state->book, &item, message->offset, limit_us, &verdict, &err) < 0) {
         log_error("cannot add the message at %" PRId32 "@%" PRId64 ": %s; restoring from PostgreSQL",
                   message->partition, message->offset, err.message);
         forget_positions(aggregator);
         return;
     }
-    state->newest_at_last_us = window_book_newest_us(state->book);
-    if (!first_reading)
-        return;
-    if (verdict == WINDOW_TOO_LATE) {
-        metric_add(aggregator->metrics.late, 1);
-        log_debug("dropped a tick of %s at %" PRId32 "@%" PRId64 ": its minute no longer takes corrections",
-                  tick.name, message->partition, message->offset);
-    } else if (verdict == WINDOW_OVER_LIMIT) {
-        metric_add(aggregator->metrics.over_limit, 1);
-        if (metric_value(aggregator->metrics.over_limit) % 1000 == 1)
-            log_warn("refused a tick of %s at %" PRId32 "@%" PRId64 ": partition holds %zu ticks of %zu tickers "
-                     "(limits aggregator.max_held_ticks %lld, aggregator.max_tickers %lld; %" PRId64 " refused so far)",
-                     tick.name, message->partition, message->offset, window_book_ticks(state->book),
-                     window_book_tickers(state->book), aggregator->settings->max_held_ticks,
-                     aggregator->settings->max_tickers, metric_value(aggregator->metrics.over_limit));
-    } else {
-        metric_add(aggregator->metrics.ticks, 1);
-    }
+    state->newest_at_last_us = kind->newest_us(state->book);
+    if (first_reading)
+        account_verdict(aggregator, state, message, key, verdict, &err);
 }
 
 /* A partition silent for aggregator.idle_timeout_ms moves on in event time like the clock
@@ -465,14 +472,14 @@ static void advance_idle_partitions(struct aggregator *aggregator)
         struct partition_state *state = &aggregator->partitions[i];
         int64_t silent_ms = now_ms - state->last_message_ms;
         if (state->book == NULL || state->last_message_ms == 0 || silent_ms < idle_ms ||
-            state->newest_at_last_us == WINDOW_BOOK_NO_TIME || window_book_windows(state->book) == 0)
+            state->newest_at_last_us == WINDOW_BOOK_NO_TIME || aggregator->kind->windows(state->book) == 0)
             continue;
         int64_t newest_us = state->newest_at_last_us + silent_ms * 1000;
-        if (newest_us - window_book_newest_us(state->book) < 1000000)
+        if (newest_us - aggregator->kind->newest_us(state->book) < 1000000)
             continue; /* a second at a time is enough: windows are a minute long */
         log_debug("partition %d silent for %" PRId64 " ms: its event time moves on to the clock's pace",
                   (int)state->partition, silent_ms);
-        window_book_advance_newest(state->book, newest_us);
+        aggregator->kind->advance_newest(state->book, newest_us);
         state->changed = true;
         if (aggregator->checkpoint_due_ms == 0)
             aggregator->checkpoint_due_ms = now_ms;
@@ -509,12 +516,13 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
         return NULL;
     }
     aggregator->settings = settings;
+    aggregator->kind = book_kind_named(settings->kind);
     aggregator->rules = (struct window_rules){WINDOW_LENGTH_US, settings->out_of_orderness_ms * 1000,
                                               settings->allowed_lateness_ms * 1000, (size_t)settings->max_tickers,
                                               (size_t)settings->max_held_ticks};
     aggregator->last_report_ms = timestamp_monotonic_ms();
     aggregator->metrics = (struct aggregator_metrics){
-        .ticks = metrics_counter("tickerflow_aggregator_ticks_total", "Ticks applied to a one-minute window"),
+        .ticks = metrics_counter("tickerflow_aggregator_ticks_total", "Ticks (trades, for aggregator.kind trades) applied to a one-minute window"),
         .late = metrics_counter("tickerflow_aggregator_late_ticks_total",
                                 "Ticks dropped because their minute no longer takes corrections"),
         .over_limit = metrics_counter("tickerflow_aggregator_over_limit_total",
@@ -528,7 +536,7 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
         .candles = metrics_counter("tickerflow_aggregator_candles_written_total",
                                    "Candle rows written to candles_1m (first writes and corrections)"),
         .checkpoints = metrics_counter("tickerflow_aggregator_checkpoints_total", "Checkpoints committed"),
-        .windows = metrics_gauge("tickerflow_aggregator_windows", "Ticker windows held in memory"),
+        .windows = metrics_gauge("tickerflow_aggregator_windows", "Windows (of a ticker or a currency pair) held in memory"),
         .watermark_delay_ms = metrics_gauge_ms("tickerflow_aggregator_watermark_delay_seconds",
                                             "Wall clock minus the oldest partition watermark, at the last checkpoint"),
         .waiting = metrics_gauge("tickerflow_aggregator_waiting_for_database",
@@ -548,6 +556,9 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
         goto fail;
     if ((aggregator->reader = open_reader(aggregator, err)) == NULL)
         goto fail;
+    log_info("computing one-minute %s of topic %s into %s (aggregator.kind %s)",
+             aggregator->kind == &TRADE_KIND ? "candlesticks and volumes of each pair" : "candles of each ticker",
+             settings->shared.kafka_topic, aggregator->kind->rows, aggregator->kind->name);
     return aggregator;
 
 fail:
@@ -569,9 +580,9 @@ void aggregator_report(struct aggregator *aggregator)
         return;
     struct totals t = current_totals(aggregator), *r = &aggregator->reported;
     if (t.checkpoints != r->checkpoints || t.rejected != r->rejected)
-        log_info("last minute: %" PRId64 " ticks, %" PRId64 " too late, %" PRId64 " refused; wrote %" PRId64
+        log_info("last minute: %" PRId64 " %ss, %" PRId64 " too late, %" PRId64 " refused; wrote %" PRId64
                  " candles in %" PRId64 " checkpoints",
-                 t.ticks - r->ticks, t.late - r->late, t.rejected - r->rejected, t.candles - r->candles,
+                 t.ticks - r->ticks, aggregator->kind->item, t.late - r->late, t.rejected - r->rejected, t.candles - r->candles,
                  t.checkpoints - r->checkpoints);
     aggregator->reported = t;
     aggregator->last_report_ms = now_ms;
@@ -595,9 +606,9 @@ void aggregator_close(struct aggregator *aggregator)
             log_warn("last checkpoint not stored (%s); the next start reads again from the one before", err.message);
         group_reader_destroy(aggregator->reader);
         struct totals t = current_totals(aggregator);
-        log_info("applied %" PRId64 " ticks (%" PRId64 " too late, %" PRId64 " refused); wrote %" PRId64
-                 " candles in %" PRId64 " checkpoints",
-                 t.ticks, t.late, t.rejected, t.candles, t.checkpoints);
+        log_info("applied %" PRId64 " %ss (%" PRId64 " too late, %" PRId64 " refused); wrote %" PRId64
+                 " candles to %s in %" PRId64 " checkpoints",
+                 t.ticks, aggregator->kind->item, t.late, t.rejected, t.candles, aggregator->kind->rows, t.checkpoints);
     }
     drop_books(aggregator);
     candle_store_destroy(aggregator->store);

@@ -12,13 +12,14 @@
 #include "log.h"
 
 /* One column of a checkpoint, as the text of a Postgres array literal. Every element is a
- * number, NULL or a ticker name ([A-Za-z0-9_]), so nothing needs quoting. */
+ * number, NULL, a ticker name ([A-Za-z0-9_]) or a currency pair ([a-z0-9._-] and '/'), so
+ * nothing needs quoting. */
 struct column {
     char *text;
     size_t length, capacity;
 };
 
-enum { CANDLE_COLUMNS = 10, ANCHOR_COLUMNS = 4, PARTITION_COLUMNS = 5 };
+enum { CANDLE_COLUMNS = 10, TRADE_CANDLE_COLUMNS = 12, ANCHOR_COLUMNS = 4, PARTITION_COLUMNS = 5 };
 
 struct candle_store {
     char *database_url;
@@ -26,9 +27,10 @@ struct candle_store {
     char *topic;
     PGconn *connection;
     struct column candles[CANDLE_COLUMNS];
+    struct column trade_candles[TRADE_CANDLE_COLUMNS];
     struct column anchors[ANCHOR_COLUMNS];
     struct column partitions[PARTITION_COLUMNS];
-    size_t candle_count, anchor_count, partition_count;
+    size_t candle_count, trade_candle_count, anchor_count, partition_count;
 };
 
 #define EPOCH_PLUS(us) "timestamptz 'epoch' + " us " * interval '1 microsecond'"
@@ -45,6 +47,28 @@ static const char UPSERT_CANDLES_SQL[] =
     " ON CONFLICT (ts_start, name) DO UPDATE SET ts_end = EXCLUDED.ts_end, open = EXCLUDED.open,"
     "  high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, up_moves = EXCLUDED.up_moves,"
     "  down_moves = EXCLUDED.down_moves, ticks = EXCLUDED.ticks, updated_at = now()";
+
+/* Prices and volumes arrive as NUMERIC's own text, so they are stored digit for digit. */
+static const char UPSERT_CANDLESTICKS_SQL[] =
+    "INSERT INTO candlesticks AS c (ts_start, ts_end, currency_pair, price_open, price_max, price_min, price_close,"
+    "  trades)"
+    " SELECT DISTINCT ON (s, p) " EPOCH_PLUS("s") ", " EPOCH_PLUS("e") ", p, o, h, l, cl, t"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],"
+    "             $7::numeric[], $8::int[]) WITH ORDINALITY AS i(s, e, p, o, h, l, cl, t, k)"
+    " ORDER BY s, p, k DESC"
+    " ON CONFLICT (ts_start, ts_end, currency_pair) DO UPDATE SET price_open = EXCLUDED.price_open,"
+    "  price_max = EXCLUDED.price_max, price_min = EXCLUDED.price_min, price_close = EXCLUDED.price_close,"
+    "  trades = EXCLUDED.trades, updated_at = now()";
+
+static const char UPSERT_VOLUMES_SQL[] =
+    "INSERT INTO volumes AS v (ts_start, ts_end, currency_pair, volume_buy, volume_sell, trades_buy, trades_sell)"
+    " SELECT DISTINCT ON (s, p) " EPOCH_PLUS("s") ", " EPOCH_PLUS("e") ", p, b, se, tb, ts"
+    " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::numeric[], $5::numeric[], $6::int[], $7::int[])"
+    "      WITH ORDINALITY AS i(s, e, p, b, se, tb, ts, k)"
+    " ORDER BY s, p, k DESC"
+    " ON CONFLICT (ts_start, ts_end, currency_pair) DO UPDATE SET volume_buy = EXCLUDED.volume_buy,"
+    "  volume_sell = EXCLUDED.volume_sell, trades_buy = EXCLUDED.trades_buy, trades_sell = EXCLUDED.trades_sell,"
+    "  updated_at = now()";
 
 static const char UPSERT_ANCHORS_SQL[] =
     "INSERT INTO aggregator_anchors AS a (group_id, topic, partition, name, tick_time, value)"
@@ -79,7 +103,7 @@ static int column_append(struct column *column, const char *format, ...) __attri
 
 static int column_append(struct column *column, const char *format, ...)
 {
-    char element[32];
+    char element[DECIMAL_TEXT_MAX + TRADE_PAIR_MAX + 8]; /* the longest: a pair, a decimal's text */
     va_list args;
     va_start(args, format);
     int length = vsnprintf(element, sizeof element, format, args);
@@ -151,6 +175,7 @@ void candle_store_destroy(struct candle_store *store)
         return;
     disconnect(store);
     free_columns(store->candles, CANDLE_COLUMNS);
+    free_columns(store->trade_candles, TRADE_CANDLE_COLUMNS);
     free_columns(store->anchors, ANCHOR_COLUMNS);
     free_columns(store->partitions, PARTITION_COLUMNS);
     free(store->database_url);
@@ -278,6 +303,29 @@ int candle_store_add_candle(struct candle_store *store, const struct candle *c, 
     return 0;
 }
 
+/* Appends a decimal's NUMERIC text to a column. */
+static int append_decimal(struct column *column, const struct decimal *value)
+{
+    char text[DECIMAL_TEXT_MAX];
+    decimal_format(value, text, sizeof text);
+    return column_append(column, "%s", text);
+}
+
+int candle_store_add_trade_candle(struct candle_store *store, const struct trade_candle *c, struct error *err)
+{
+    struct column *col = store->trade_candles;
+    if (column_append(&col[0], "%" PRId64, c->start_us) < 0 || column_append(&col[1], "%" PRId64, c->end_us) < 0 ||
+        column_append(&col[2], "%s", c->pair) < 0 || append_decimal(&col[3], &c->open) < 0 ||
+        append_decimal(&col[4], &c->high) < 0 || append_decimal(&col[5], &c->low) < 0 ||
+        append_decimal(&col[6], &c->close) < 0 || append_decimal(&col[7], &c->volume_buy) < 0 ||
+        append_decimal(&col[8], &c->volume_sell) < 0 || column_append(&col[9], "%" PRId64, c->trades) < 0 ||
+        column_append(&col[10], "%" PRId64, c->trades_buy) < 0 ||
+        column_append(&col[11], "%" PRId64, c->trades_sell) < 0)
+        return error_set(err, "out of memory");
+    store->trade_candle_count++;
+    return 0;
+}
+
 int candle_store_add_anchor(struct candle_store *store, int32_t partition, const char *name, int64_t time_us,
                             int32_t value, struct error *err)
 {
@@ -308,15 +356,16 @@ int candle_store_add_partition(struct candle_store *store, int32_t partition, in
 
 size_t candle_store_pending_candles(const struct candle_store *store)
 {
-    return store->candle_count;
+    return store->candle_count + store->trade_candle_count;
 }
 
 void candle_store_discard(struct candle_store *store)
 {
     clear_columns(store->candles, CANDLE_COLUMNS);
+    clear_columns(store->trade_candles, TRADE_CANDLE_COLUMNS);
     clear_columns(store->anchors, ANCHOR_COLUMNS);
     clear_columns(store->partitions, PARTITION_COLUMNS);
-    store->candle_count = store->anchor_count = store->partition_count = 0;
+    store->candle_count = store->trade_candle_count = store->anchor_count = store->partition_count = 0;
 }
 
 /* Runs a parameterized statement that returns no rows; *touched gets the rows it touched. */
@@ -331,6 +380,20 @@ static int execute(struct candle_store *store, const char *sql, int count, const
         *touched = strtoull(PQcmdTuples(result), NULL, 10);
     PQclear(result);
     return rc;
+}
+
+static int write_trade_candles(struct candle_store *store, struct error *err)
+{
+    struct column *col = store->trade_candles;
+    const char *candlesticks[] = {column_literal(&col[0]), column_literal(&col[1]), column_literal(&col[2]),
+                                  column_literal(&col[3]), column_literal(&col[4]), column_literal(&col[5]),
+                                  column_literal(&col[6]), column_literal(&col[9])};
+    if (execute(store, UPSERT_CANDLESTICKS_SQL, 8, candlesticks, "upserting candlesticks", NULL, err) < 0)
+        return -1;
+    const char *volumes[] = {column_literal(&col[0]), column_literal(&col[1]), column_literal(&col[2]),
+                             column_literal(&col[7]), column_literal(&col[8]), column_literal(&col[10]),
+                             column_literal(&col[11])};
+    return execute(store, UPSERT_VOLUMES_SQL, 7, volumes, "upserting volumes", NULL, err);
 }
 
 static int write_checkpoint(struct candle_store *store, struct error *err)
@@ -355,6 +418,8 @@ static int write_checkpoint(struct candle_store *store, struct error *err)
         if (execute(store, UPSERT_CANDLES_SQL, CANDLE_COLUMNS, candles, "upserting candles_1m", NULL, err) < 0)
             return -1;
     }
+    if (store->trade_candle_count > 0 && write_trade_candles(store, err) < 0)
+        return -1;
     if (store->anchor_count > 0) {
         const char *anchors[ANCHOR_COLUMNS + 2] = {store->group, store->topic};
         for (int i = 0; i < ANCHOR_COLUMNS; i++)

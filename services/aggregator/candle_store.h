@@ -1,8 +1,9 @@
 /*
  * Stores the aggregator's checkpoints in Postgres, exactly once.
  *
- * A checkpoint is what changed since the last one: candles to upsert into candles_1m
- * (whole values, so writing one twice changes nothing), anchors, and per partition the
+ * A checkpoint is what changed since the last one: candles to upsert into candles_1m, or
+ * for trades into candlesticks and volumes (whole values, so writing one twice changes
+ * nothing), anchors, and per partition the
  * next offset, the replay offset and the newest event time (aggregator_offsets). All of
  * it commits in one transaction, so the candles and the state that rebuilds the windows
  * behind them never disagree. Each partition's row moves only from the next offset the
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "trade_book.h"
 #include "window_book.h"
 
 /* Returned by candle_store_save when a partition's next offset was not the expected one. */
@@ -58,13 +60,15 @@ int candle_store_load(struct candle_store *store, const int32_t *partitions, siz
 
 /* Building the next checkpoint. These fail only when out of memory. */
 int candle_store_add_candle(struct candle_store *store, const struct candle *candle, struct error *err);
+/* A pair's candlestick and volumes (aggregator.kind trades): into candlesticks and volumes. */
+int candle_store_add_trade_candle(struct candle_store *store, const struct trade_candle *candle, struct error *err);
 int candle_store_add_anchor(struct candle_store *store, int32_t partition, const char *name, int64_t time_us,
                             int32_t value, struct error *err);
 /* `expected` is the partition's saved next offset, or CANDLE_STORE_NO_OFFSET. */
 int candle_store_add_partition(struct candle_store *store, int32_t partition, int64_t expected,
                                const struct saved_partition *state, struct error *err);
 
-/* Candles added to the checkpoint being built. */
+/* Candles (of either kind) added to the checkpoint being built. */
 size_t candle_store_pending_candles(const struct candle_store *store);
 
 /* Commits the checkpoint in one transaction and starts an empty one. Returns 0 once

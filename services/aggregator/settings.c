@@ -4,8 +4,14 @@
 
 #define FIELD(name) offsetof(struct aggregator_settings, name)
 
+static const char *const KINDS[] = {"tickers", "trades", NULL};
+
 static const struct config_option OPTIONS[] = {
     CONFIG_SHARED_OPTIONS(struct aggregator_settings, shared),
+    {"aggregator.kind", "kind", CONFIG_CHOICE, FIELD(kind), "tickers", 0, 0, KINDS,
+     "what the topic carries, and so what is computed: tickers (candles of each ticker into candles_1m) or trades "
+     "(candlesticks and buy/sell volumes of each currency pair into candlesticks and volumes); run one aggregator "
+     "per kind, each in its own group"},
     CONFIG_GROUP_OPTIONS(struct aggregator_settings, group, "aggregator", "aggregator", "tickerflow-aggregator",
                          "10000",
                          "messages fetched ahead per partition: more evens out a backlog's drain, fewer uses less "
@@ -45,7 +51,8 @@ static const struct config_option OPTIONS[] = {
 const struct config_spec AGGREGATOR_CONFIG = {
     .program = "tickerflow-aggregator",
     .summary = "Computes per-minute candlesticks and up/down moves of every ticker from the ticker topic into "
-               "the candles_1m table.",
+               "the candles_1m table; or, with --kind trades, per-minute candlesticks and bought/sold volumes of "
+               "every currency pair from the trades topic into candlesticks and volumes, in exact decimals.",
     .section = "aggregator",
     .options = OPTIONS,
     .option_count = sizeof OPTIONS / sizeof OPTIONS[0],

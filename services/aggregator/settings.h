@@ -5,6 +5,7 @@
 
 struct aggregator_settings {
     struct shared_settings shared;
+    char *kind; /* "tickers" or "trades" */
     struct group_settings group;
     long long out_of_orderness_ms;
     long long allowed_lateness_ms;

@@ -57,6 +57,8 @@ enum window_verdict {
                         * one: not applied, but its time moves the watermark (so windows go on
                         * closing and being purged). A restart may then rebuild other windows
                         * than the book held (the replay meets the limit at other moments). */
+    WINDOW_INVALID,    /* cannot be applied (a trade book's sum would outgrow its digits): err
+                        * says why; its time does not move the watermark */
 };
 
 struct window_book;

@@ -20,11 +20,11 @@ static const char *const BRIDGE_GRANTS[] = {
     NULL,
 };
 static const char *const AGGREGATOR_GRANTS[] = {
-    "GRANT SELECT, INSERT, UPDATE ON candles_1m, aggregator_offsets, aggregator_anchors",
+    "GRANT SELECT, INSERT, UPDATE ON candles_1m, candlesticks, volumes, aggregator_offsets, aggregator_anchors",
     NULL,
 };
 static const char *const API_GRANTS[] = {
-    "GRANT SELECT ON records, records_10s, candles_1m, trades",
+    "GRANT SELECT ON records, records_10s, candles_1m, trades, candlesticks, volumes",
     NULL,
 };
 static const char *const READER_GRANTS[] = {
