@@ -48,6 +48,7 @@ RUN apt-get update \
 COPY --from=build /install/usr/local/bin/ /usr/local/bin/
 COPY --from=frontend /frontend/dist /usr/share/tickerflow/frontend
 COPY config.yaml /etc/tickerflow/config.yaml
+COPY services/producer/samples /usr/share/tickerflow/samples
 COPY docker/tickerflow-healthcheck /usr/local/bin/
 # The same variables as a native run (docs/configuration.md); these only point the
 # defaults at the places this image uses. docker-compose.yaml sets the rest.
@@ -55,6 +56,6 @@ ENV TICKERFLOW_CONFIG=/etc/tickerflow/config.yaml \
     API_FRONTEND_DIR=/usr/share/tickerflow/frontend
 USER tickerflow
 WORKDIR /tmp
-# 5000: dashboard, /api and /ws (tickerflow-api); 9101-9104: /healthz and /metrics.
-EXPOSE 5000 9101 9102 9103 9104
+# 5000: dashboard, /api and /ws (tickerflow-api); 9101-9107: /healthz and /metrics.
+EXPOSE 5000 9101 9102 9103 9104 9105 9106 9107
 CMD ["tickerflow-api"]

@@ -11,6 +11,7 @@
 #include "bucket_grid.h"
 #include "db.h"
 #include "log.h"
+#include "market_answers.h"
 #include "timestamp.h"
 
 struct history_store {
@@ -95,62 +96,6 @@ static const char CANDLES_SQL[] =
     "SELECT (extract(epoch FROM ts_start) * 1000000)::bigint, open, high, low, close, up_moves, down_moves, ticks"
     " FROM candles_rollup($1, $2::interval, $3::timestamptz, $4::timestamptz)";
 
-/* A growing text buffer for JSON bodies. */
-struct text {
-    char *data;
-    size_t length, capacity;
-    bool failed;
-};
-
-static void text_append(struct text *text, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static void text_append(struct text *text, const char *format, ...)
-{
-    if (text->failed)
-        return;
-    for (;;) {
-        va_list args;
-        va_start(args, format);
-        int needed = vsnprintf(text->data + text->length, text->capacity - text->length, format, args);
-        va_end(args);
-        if (needed < 0) {
-            text->failed = true;
-            return;
-        }
-        if ((size_t)needed < text->capacity - text->length) {
-            text->length += (size_t)needed;
-            return;
-        }
-        size_t capacity = (text->capacity + (size_t)needed + 1) * 2;
-        char *grown = realloc(text->data, capacity);
-        if (grown == NULL) {
-            text->failed = true;
-            return;
-        }
-        text->data = grown;
-        text->capacity = capacity;
-    }
-}
-
-static void set_error(struct query_job *job, int status, const char *message)
-{
-    free(job->body);
-    job->body = api_error_body(message);
-    job->body_length = job->body ? strlen(job->body) : 0;
-    job->status = status;
-}
-
-static void set_body(struct query_job *job, struct text *text)
-{
-    if (text->failed) {
-        free(text->data);
-        set_error(job, 500, "out of memory");
-        return;
-    }
-    job->status = 200;
-    job->body = text->data;
-    job->body_length = text->length;
-}
-
 struct history_store *history_store_new(const struct history_store_settings *settings)
 {
     struct history_store *store = calloc(1, sizeof *store);
@@ -162,7 +107,7 @@ struct history_store *history_store_new(const struct history_store_settings *set
 }
 
 /* The newest time an answer may reach: values dated later are not due yet. */
-static int64_t due_until_us(const struct history_store *store)
+int64_t history_store_due_until_us(const struct history_store *store)
 {
     return timestamp_now_us() + store->settings->max_ahead_ms * 1000;
 }
@@ -242,15 +187,9 @@ int history_store_check(const struct history_store_settings *settings, struct er
     return rc;
 }
 
-static void format_time(int64_t microseconds, char out[TIMESTAMP_TEXT_SIZE])
-{
-    if (timestamp_format(microseconds, out) < 0)
-        strcpy(out, microseconds < 0 ? "-infinity" : "infinity");
-}
-
 /* Runs a query, reconnecting once if the connection was lost. Returns NULL (and logs)
  * when the database is unavailable. */
-static PGresult *run_query(struct history_store *store, const char *sql, int count, const char *const *params)
+PGresult *history_store_query(struct history_store *store, const char *sql, int count, const char *const *params)
 {
     for (int attempt = 0; attempt < 2 && !is_interrupted(store); attempt++) {
         struct error err;
@@ -283,25 +222,25 @@ static PGresult *run_query(struct history_store *store, const char *sql, int cou
 static void answer_tickers(struct history_store *store, struct query_job *job)
 {
     char until[TIMESTAMP_TEXT_SIZE];
-    format_time(due_until_us(store), until);
+    json_text_time(history_store_due_until_us(store), until);
     const char *const params[] = {until};
-    PGresult *result = run_query(store, TICKERS_SQL, 1, params);
+    PGresult *result = history_store_query(store, TICKERS_SQL, 1, params);
     if (result == NULL) {
-        set_error(job, 503, "database unavailable");
+        query_job_fail(job, 503, "database unavailable");
         return;
     }
-    struct text text = {0};
-    text_append(&text, "{\"tickers\":[");
+    struct json_text text = {0};
+    json_text_append(&text, "{\"tickers\":[");
     for (int row = 0; row < PQntuples(result); row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
-        format_time(strtoll(PQgetvalue(result, row, 2), NULL, 10), time_text);
+        json_text_time(strtoll(PQgetvalue(result, row, 2), NULL, 10), time_text);
         /* Stored names passed the bridge's validation: [A-Za-z0-9_] only. */
-        text_append(&text, "%s{\"name\":\"%s\",\"value\":%s,\"time\":\"%s\"}", row ? "," : "",
+        json_text_append(&text, "%s{\"name\":\"%s\",\"value\":%s,\"time\":\"%s\"}", row ? "," : "",
                     PQgetvalue(result, row, 0), PQgetvalue(result, row, 1), time_text);
     }
-    text_append(&text, "]}");
+    json_text_append(&text, "]}");
     PQclear(result);
-    set_body(job, &text);
+    query_job_answer(job, &text);
 }
 
 /* With no row in the range: 404 if the ticker has no row at all. Returns true when the
@@ -309,15 +248,15 @@ static void answer_tickers(struct history_store *store, struct query_job *job)
 static bool answer_if_unknown(struct history_store *store, struct query_job *job)
 {
     const char *const params[] = {job->history.name};
-    PGresult *result = run_query(store, job->route == API_ROUTE_CANDLES ? CANDLES_EXIST_SQL : EXISTS_SQL, 1, params);
+    PGresult *result = history_store_query(store, job->route == API_ROUTE_CANDLES ? CANDLES_EXIST_SQL : EXISTS_SQL, 1, params);
     if (result == NULL) {
-        set_error(job, 503, "database unavailable");
+        query_job_fail(job, 503, "database unavailable");
         return true;
     }
     bool known = PQgetvalue(result, 0, 0)[0] == 't';
     PQclear(result);
     if (!known)
-        set_error(job, 404, "unknown ticker");
+        query_job_fail(job, 404, "unknown ticker");
     return !known;
 }
 
@@ -326,9 +265,9 @@ static bool answer_if_unknown(struct history_store *store, struct query_job *job
 static PGresult *query_range(struct history_store *store, struct query_job *job, const char *sql,
                              const char *const params[4])
 {
-    PGresult *result = run_query(store, sql, 4, params);
+    PGresult *result = history_store_query(store, sql, 4, params);
     if (result == NULL) {
-        set_error(job, 503, "database unavailable");
+        query_job_fail(job, 503, "database unavailable");
         return NULL;
     }
     if (PQntuples(result) == 0 && answer_if_unknown(store, job)) {
@@ -344,9 +283,9 @@ static bool find_bounds(struct history_store *store, struct query_job *job, cons
                         int64_t *first_us, int64_t *last_us, bool *found)
 {
     *found = false;
-    PGresult *result = run_query(store, BOUNDS_SQL, 3, params);
+    PGresult *result = history_store_query(store, BOUNDS_SQL, 3, params);
     if (result == NULL) {
-        set_error(job, 503, "database unavailable");
+        query_job_fail(job, 503, "database unavailable");
         return false;
     }
     if (PQgetisnull(result, 0, 0)) {
@@ -366,16 +305,16 @@ static PGresult *query_buckets(struct history_store *store, const char *name, in
 {
     char first[TIMESTAMP_TEXT_SIZE], last[TIMESTAMP_TEXT_SIZE], rollup_from[TIMESTAMP_TEXT_SIZE],
         rollup_to[TIMESTAMP_TEXT_SIZE], origin[TIMESTAMP_TEXT_SIZE], width[48];
-    format_time(first_us, first);
-    format_time(last_us, last);
-    format_time(grid->rollup_from_us, rollup_from);
-    format_time(grid->rollup_to_us, rollup_to);
-    format_time(grid->origin_us, origin);
+    json_text_time(first_us, first);
+    json_text_time(last_us, last);
+    json_text_time(grid->rollup_from_us, rollup_from);
+    json_text_time(grid->rollup_to_us, rollup_to);
+    json_text_time(grid->origin_us, origin);
     snprintf(width, sizeof width, "%" PRId64 " microseconds", grid->width_us);
     const char *const params[] = {name, first, last, origin, width, rollup_from, rollup_to};
     if (grid->from_rollup)
-        return run_query(store, DOWNSAMPLE_ROLLUP_SQL, 7, params);
-    return run_query(store, DOWNSAMPLE_RAW_SQL, 5, params);
+        return history_store_query(store, DOWNSAMPLE_ROLLUP_SQL, 7, params);
+    return history_store_query(store, DOWNSAMPLE_RAW_SQL, 5, params);
 }
 
 static void answer_downsampled(struct history_store *store, struct query_job *job, const char *const params[4])
@@ -392,39 +331,39 @@ static void answer_downsampled(struct history_store *store, struct query_job *jo
          * cannot add a bucket beyond max_points or move the answer's position. */
         result = query_buckets(store, job->history.name, first_us, last_us, &grid);
         if (result == NULL) {
-            set_error(job, 503, "database unavailable");
+            query_job_fail(job, 503, "database unavailable");
             return;
         }
     }
     int rows = result != NULL ? PQntuples(result) : 0;
-    struct text text = {0};
+    struct json_text text = {0};
     char position[TIMESTAMP_TEXT_SIZE + 2] = "null";
     if (found) {
         char time_text[TIMESTAMP_TEXT_SIZE];
-        format_time(last_us, time_text);
+        json_text_time(last_us, time_text);
         snprintf(position, sizeof position, "\"%s\"", time_text);
     }
-    text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"bucket_us\":%" PRId64 ",\"buckets\":[",
+    json_text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"bucket_us\":%" PRId64 ",\"buckets\":[",
                 job->history.name, position, grid.width_us);
     for (int row = 0; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
-        format_time(strtoll(PQgetvalue(result, row, 0), NULL, 10), time_text);
-        text_append(&text, "%s{\"time\":\"%s\",\"min\":%s,\"max\":%s,\"last\":%s,\"count\":%s}", row ? "," : "",
+        json_text_time(strtoll(PQgetvalue(result, row, 0), NULL, 10), time_text);
+        json_text_append(&text, "%s{\"time\":\"%s\",\"min\":%s,\"max\":%s,\"last\":%s,\"count\":%s}", row ? "," : "",
                     time_text, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2), PQgetvalue(result, row, 3),
                     PQgetvalue(result, row, 4));
     }
-    text_append(&text, "]}");
+    json_text_append(&text, "]}");
     PQclear(result);
-    set_body(job, &text);
+    query_job_answer(job, &text);
 }
 
 static void answer_history(struct history_store *store, struct query_job *job)
 {
     const struct history_query *query = &job->history;
     char from_text[TIMESTAMP_TEXT_SIZE], to_text[TIMESTAMP_TEXT_SIZE], count_text[16];
-    format_time(query->from_us, from_text);
+    json_text_time(query->from_us, from_text);
     /* Without `to`: what is due now (a value dated past the clock comes live, in its time). */
-    format_time(query->to_us == INT64_MAX ? due_until_us(store) : query->to_us, to_text);
+    json_text_time(query->to_us == INT64_MAX ? history_store_due_until_us(store) : query->to_us, to_text);
     snprintf(count_text, sizeof count_text, "%d", query->max_points > 0 ? query->max_points : query->limit);
     const char *const params[] = {query->name, from_text, to_text, count_text};
     if (query->max_points > 0) {
@@ -438,24 +377,24 @@ static void answer_history(struct history_store *store, struct query_job *job)
     int rows = PQntuples(result);
     bool truncated = rows > query->limit;
     int first = truncated ? 1 : 0; /* the extra row is the oldest one: leave it out */
-    struct text text = {0};
+    struct json_text text = {0};
     char position[TIMESTAMP_TEXT_SIZE + 2] = "null";
     if (rows > first) {
         char time_text[TIMESTAMP_TEXT_SIZE];
-        format_time(strtoll(PQgetvalue(result, rows - 1, 1), NULL, 10), time_text);
+        json_text_time(strtoll(PQgetvalue(result, rows - 1, 1), NULL, 10), time_text);
         snprintf(position, sizeof position, "\"%s\"", time_text);
     }
-    text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"truncated\":%s,\"points\":[", query->name, position,
+    json_text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"truncated\":%s,\"points\":[", query->name, position,
                 truncated ? "true" : "false");
     for (int row = first; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
-        format_time(strtoll(PQgetvalue(result, row, 1), NULL, 10), time_text);
-        text_append(&text, "%s{\"time\":\"%s\",\"value\":%s}", row > first ? "," : "", time_text,
+        json_text_time(strtoll(PQgetvalue(result, row, 1), NULL, 10), time_text);
+        json_text_append(&text, "%s{\"time\":\"%s\",\"value\":%s}", row > first ? "," : "", time_text,
                     PQgetvalue(result, row, 0));
     }
-    text_append(&text, "]}");
+    json_text_append(&text, "]}");
     PQclear(result);
-    set_body(job, &text);
+    query_job_answer(job, &text);
 }
 
 /* Candles of the range; a ticker with neither records nor candles is unknown (404), a
@@ -464,32 +403,32 @@ static void answer_candles(struct history_store *store, struct query_job *job)
 {
     const struct candles_query *query = &job->candles;
     char from_text[TIMESTAMP_TEXT_SIZE], to_text[TIMESTAMP_TEXT_SIZE], interval[32];
-    format_time(query->from_us, from_text);
-    format_time(query->to_us, to_text);
+    json_text_time(query->from_us, from_text);
+    json_text_time(query->to_us, to_text);
     snprintf(interval, sizeof interval, "%" PRId64 " seconds", query->interval_s);
     const char *const params[] = {query->name, interval, from_text, to_text};
     memcpy(job->history.name, query->name, sizeof job->history.name); /* for answer_if_unknown */
     PGresult *result = query_range(store, job, CANDLES_SQL, params);
     if (result == NULL)
         return;
-    struct text text = {0};
-    text_append(&text, "{\"name\":\"%s\",\"interval\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"candles\":[",
+    struct json_text text = {0};
+    json_text_append(&text, "{\"name\":\"%s\",\"interval\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"candles\":[",
                 query->name, query->interval, from_text, to_text);
     for (int row = 0; row < PQntuples(result); row++) {
         int64_t start_us = strtoll(PQgetvalue(result, row, 0), NULL, 10);
         char start[TIMESTAMP_TEXT_SIZE], end[TIMESTAMP_TEXT_SIZE];
-        format_time(start_us, start);
-        format_time(start_us + query->interval_s * 1000000, end);
-        text_append(&text,
+        json_text_time(start_us, start);
+        json_text_time(start_us + query->interval_s * 1000000, end);
+        json_text_append(&text,
                     "%s{\"start\":\"%s\",\"end\":\"%s\",\"open\":%s,\"high\":%s,\"low\":%s,\"close\":%s,"
                     "\"up_moves\":%s,\"down_moves\":%s,\"ticks\":%s}",
                     row ? "," : "", start, end, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2),
                     PQgetvalue(result, row, 3), PQgetvalue(result, row, 4), PQgetvalue(result, row, 5),
                     PQgetvalue(result, row, 6), PQgetvalue(result, row, 7));
     }
-    text_append(&text, "]}");
+    json_text_append(&text, "]}");
     PQclear(result);
-    set_body(job, &text);
+    query_job_answer(job, &text);
 }
 
 /* Fills job->rows: the ticker's stored values after resume.since_us, oldest first. */
@@ -498,11 +437,11 @@ static void answer_resume(struct history_store *store, struct query_job *job)
     const struct resume_query *query = &job->resume;
     struct resume_rows *rows = &job->rows;
     char since_text[TIMESTAMP_TEXT_SIZE], limit_text[16], until_text[TIMESTAMP_TEXT_SIZE];
-    format_time(query->since_us, since_text);
+    json_text_time(query->since_us, since_text);
     snprintf(limit_text, sizeof limit_text, "%d", query->limit);
-    format_time(due_until_us(store), until_text);
+    json_text_time(history_store_due_until_us(store), until_text);
     const char *const params[] = {query->name, since_text, limit_text, until_text};
-    PGresult *result = run_query(store, RESUME_SQL, 4, params);
+    PGresult *result = history_store_query(store, RESUME_SQL, 4, params);
     if (result == NULL) {
         rows->failed = true;
         return;
@@ -533,7 +472,7 @@ static void answer_resume(struct history_store *store, struct query_job *job)
 void history_store_answer(struct history_store *store, struct query_job *job)
 {
     if (store == NULL) {
-        set_error(job, 500, "out of memory");
+        query_job_fail(job, 500, "out of memory");
         job->rows.failed = true;
         return;
     }
@@ -543,6 +482,9 @@ void history_store_answer(struct history_store *store, struct query_job *job)
         answer_tickers(store, job);
     else if (job->route == API_ROUTE_CANDLES)
         answer_candles(store, job);
+    else if (job->route == API_ROUTE_MARKETS || job->route == API_ROUTE_MARKET_CANDLES ||
+             job->route == API_ROUTE_MARKET_TRADES)
+        market_answer(store, job);
     else
         answer_history(store, job);
 }

@@ -1,6 +1,7 @@
 /*
  * The API's reads of `records` and `candles_1m`: the ticker list with latest values, a
- * ticker's history and its candles, and WebSocket resumes. Each store owns one Postgres
+ * ticker's history and its candles, and WebSocket resumes; the market routes are answered
+ * by market_answers.c through the same connection. Each store owns one Postgres
  * connection and is used by one query-pool worker thread (history_store_interrupt may be
  * called from any thread). SQL is parameterised; the answer is an HTTP status and a JSON
  * body, or rows.
@@ -13,6 +14,8 @@
 #define API_HISTORY_STORE_H
 
 #include <stdint.h>
+
+#include <libpq-fe.h>
 
 #include "error.h"
 #include "metrics.h"
@@ -36,6 +39,15 @@ void history_store_destroy(struct history_store *store);
  * unknown ticker, 503 when the database is unavailable or the store was interrupted), or
  * job->rows for a resume. Reconnects once on a broken connection. */
 void history_store_answer(struct history_store *store, struct query_job *job);
+
+/* For the answerers of other routes (market_answers.c), on the store's worker thread: runs
+ * a parameterised query that returns rows, reconnecting once on a broken connection;
+ * NULL (logged) when the database is unavailable or the store interrupted. The caller
+ * PQclears the result. */
+PGresult *history_store_query(struct history_store *store, const char *sql, int count, const char *const *params);
+
+/* The newest time an answer may show: the clock plus max_ahead_ms. */
+int64_t history_store_due_until_us(const struct history_store *store);
 
 /* Cancels the query under way, if any, and makes every later answer a 503 at once: for
  * a stop. Any thread. */

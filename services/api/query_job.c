@@ -1,6 +1,7 @@
 #include "query_job.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct query_job *query_job_new(void)
 {
@@ -24,4 +25,24 @@ void query_job_free_list(struct query_job *job)
         query_job_free(job);
         job = next;
     }
+}
+
+void query_job_fail(struct query_job *job, int status, const char *message)
+{
+    free(job->body);
+    job->body = api_error_body(message);
+    job->body_length = job->body ? strlen(job->body) : 0;
+    job->status = status;
+}
+
+void query_job_answer(struct query_job *job, struct json_text *text)
+{
+    if (text->failed) {
+        free(text->data);
+        query_job_fail(job, 500, "out of memory");
+        return;
+    }
+    job->status = 200;
+    job->body = text->data;
+    job->body_length = text->length;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json_text.h"
 #include "request.h"
 
 /* A WebSocket resume: one ticker's stored values after a time. */
@@ -39,8 +40,9 @@ struct query_job {
     struct query_job *next;
     enum query_kind kind;
     enum api_route route;         /* QUERY_HTTP */
-    struct history_query history; /* QUERY_HTTP, API_ROUTE_HISTORY */
-    struct candles_query candles; /* QUERY_HTTP, API_ROUTE_CANDLES */
+    struct history_query history; /* QUERY_HTTP, API_ROUTE_HISTORY and API_ROUTE_MARKET_TRADES */
+    struct candles_query candles; /* QUERY_HTTP, API_ROUTE_CANDLES and API_ROUTE_MARKET_CANDLES */
+    char pair[API_KEY_MAX + 1];   /* QUERY_HTTP, the market routes that name one */
     struct resume_query resume;   /* QUERY_RESUME */
 
     /* The answer, filled by a worker: HTTP status and a JSON body the job owns, or rows. */
@@ -53,6 +55,12 @@ struct query_job {
      * subscription), NULL once it has gone. */
     void *session;
 };
+
+/* Answers the job with an error: `status` and {"error": message}. */
+void query_job_fail(struct query_job *job, int status, const char *message);
+
+/* Answers the job 200 with the text (taken over), or 500 if building it ran out of memory. */
+void query_job_answer(struct query_job *job, struct json_text *text);
 
 /* Returns a zeroed job, or NULL. Free with query_job_free (also frees the body and rows). */
 struct query_job *query_job_new(void);

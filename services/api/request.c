@@ -13,16 +13,10 @@
 #include "timestamp.h"
 #include "utf8.h"
 
-int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NAME_MAX + 1], int *http_status,
-                    struct error *err)
+/* "/api/tickers[/{name}/history|candles]". */
+static int parse_ticker_route(const char *rest, enum api_route *route, char key[API_KEY_MAX + 1], int *http_status,
+                              struct error *err)
 {
-    static const char PREFIX[] = "/api/tickers";
-    static const char HISTORY_SUFFIX[] = "/history";
-    static const char CANDLES_SUFFIX[] = "/candles";
-    *http_status = 404;
-    if (strncmp(path, PREFIX, sizeof PREFIX - 1) != 0)
-        return error_set(err, "no such endpoint");
-    const char *rest = path + sizeof PREFIX - 1;
     if (rest[0] == '\0') {
         *route = API_ROUTE_TICKERS;
         return 0;
@@ -31,9 +25,9 @@ int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NA
         return error_set(err, "no such endpoint");
     rest++;
     const char *slash = strchr(rest, '/');
-    if (slash != NULL && strcmp(slash, HISTORY_SUFFIX) == 0)
+    if (slash != NULL && strcmp(slash, "/history") == 0)
         *route = API_ROUTE_HISTORY;
-    else if (slash != NULL && strcmp(slash, CANDLES_SUFFIX) == 0)
+    else if (slash != NULL && strcmp(slash, "/candles") == 0)
         *route = API_ROUTE_CANDLES;
     else
         return error_set(err, "no such endpoint");
@@ -42,9 +36,52 @@ int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NA
         *http_status = 400;
         return error_wrap(err, "invalid ticker");
     }
-    memcpy(name, rest, length);
-    name[length] = '\0';
+    memcpy(key, rest, length);
+    key[length] = '\0';
     return 0;
+}
+
+/* "/api/markets[/{base}/{quote}/candles|trades]". */
+static int parse_market_route(const char *rest, enum api_route *route, char key[API_KEY_MAX + 1], int *http_status,
+                              struct error *err)
+{
+    if (rest[0] == '\0') {
+        *route = API_ROUTE_MARKETS;
+        return 0;
+    }
+    if (rest[0] != '/')
+        return error_set(err, "no such endpoint");
+    const char *base = rest + 1;
+    const char *quote_slash = strchr(base, '/');
+    const char *suffix = quote_slash != NULL ? strchr(quote_slash + 1, '/') : NULL;
+    if (suffix != NULL && strcmp(suffix, "/candles") == 0)
+        *route = API_ROUTE_MARKET_CANDLES;
+    else if (suffix != NULL && strcmp(suffix, "/trades") == 0)
+        *route = API_ROUTE_MARKET_TRADES;
+    else
+        return error_set(err, "no such endpoint (a market is named /api/markets/{base}/{quote}/...)");
+    const char *quote = quote_slash + 1;
+    size_t base_length = (size_t)(quote_slash - base), quote_length = (size_t)(suffix - quote);
+    if (trade_validate_name(base, base_length, "base", err) < 0 ||
+        trade_validate_name(quote, quote_length, "quote", err) < 0) {
+        *http_status = 400;
+        return error_wrap(err, "invalid currency pair");
+    }
+    snprintf(key, API_KEY_MAX + 1, "%.*s/%.*s", (int)base_length, base, (int)quote_length, quote);
+    return 0;
+}
+
+int api_route_parse(const char *path, enum api_route *route, char key[API_KEY_MAX + 1], int *http_status,
+                    struct error *err)
+{
+    static const char TICKERS[] = "/api/tickers", MARKETS[] = "/api/markets";
+    *http_status = 404;
+    key[0] = '\0';
+    if (strncmp(path, TICKERS, sizeof TICKERS - 1) == 0)
+        return parse_ticker_route(path + sizeof TICKERS - 1, route, key, http_status, err);
+    if (strncmp(path, MARKETS, sizeof MARKETS - 1) == 0)
+        return parse_market_route(path + sizeof MARKETS - 1, route, key, http_status, err);
+    return error_set(err, "no such endpoint");
 }
 
 static int parse_count(const char *text, int max_limit, int *limit, struct error *err)
@@ -110,6 +147,17 @@ int history_query_parse(const char *const *arguments, size_t count, int max_limi
     if (seen[LIMIT] && seen[MAX_POINTS])
         return error_set(err, "give either 'limit' (raw points) or 'max_points' (downsampled), not both");
     return 0;
+}
+
+int trades_query_parse(const char *const *arguments, size_t count, int max_limit, struct history_query *query,
+                       struct error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strncmp(arguments[i], "max_points=", 11) == 0)
+            return error_set(err, "unknown parameter 'max_points' (expected from, to or limit: trades are not "
+                                  "downsampled)");
+    }
+    return history_query_parse(arguments, count, max_limit, query, err);
 }
 
 /* The intervals candles_1m rolls up to (db/init.sql, candles_rollup). */

@@ -12,18 +12,27 @@
 
 #include "error.h"
 #include "ticker.h"
+#include "trade.h"
 
 enum api_route {
-    API_ROUTE_TICKERS, /* GET /api/tickers */
-    API_ROUTE_HISTORY, /* GET /api/tickers/{name}/history */
-    API_ROUTE_CANDLES, /* GET /api/tickers/{name}/candles */
+    API_ROUTE_TICKERS,        /* GET /api/tickers */
+    API_ROUTE_HISTORY,        /* GET /api/tickers/{name}/history */
+    API_ROUTE_CANDLES,        /* GET /api/tickers/{name}/candles */
+    API_ROUTE_MARKETS,        /* GET /api/markets */
+    API_ROUTE_MARKET_CANDLES, /* GET /api/markets/{base}/{quote}/candles */
+    API_ROUTE_MARKET_TRADES,  /* GET /api/markets/{base}/{quote}/trades */
 };
 
+/* The longest key a route names: a ticker, or a currency pair "base/quote". */
+#define API_KEY_MAX TRADE_PAIR_MAX
+
 /* Parses a request path ("/api/tickers", "/api/tickers/ticker_07/history",
- * "/api/tickers/ticker_07/candles"), without the query string. On success *route is set
- * and, for history and candles, `name` holds the validated ticker name.
- * Returns -1 with err set and *http_status 404 (no such endpoint) or 400 (invalid name). */
-int api_route_parse(const char *path, enum api_route *route, char name[TICKER_NAME_MAX + 1], int *http_status,
+ * "/api/tickers/ticker_07/candles", "/api/markets", "/api/markets/bitcoin/tether/candles",
+ * "/api/markets/bitcoin/tether/trades"), without the query string. On success *route is set
+ * and `key` holds the validated ticker name or currency pair ("bitcoin/tether") of the
+ * routes that name one. Returns -1 with err set and *http_status 404 (no such endpoint) or
+ * 400 (invalid name). */
+int api_route_parse(const char *path, enum api_route *route, char key[API_KEY_MAX + 1], int *http_status,
                     struct error *err);
 
 #define HISTORY_DEFAULT_LIMIT 1000
@@ -61,6 +70,11 @@ struct candles_query {
  * range of more than max_candles intervals. */
 int candles_query_parse(const char *const *arguments, size_t count, int max_candles, int64_t now_us,
                         struct candles_query *query, struct error *err);
+
+/* A market's trades: the newest `limit` of the range (history_query's from, to and limit;
+ * max_points is refused: trades are never downsampled). */
+int trades_query_parse(const char *const *arguments, size_t count, int max_limit, struct history_query *query,
+                       struct error *err);
 
 /* Rejects any argument: for endpoints that take none. */
 int no_arguments_parse(const char *const *arguments, size_t count, struct error *err);

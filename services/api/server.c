@@ -197,8 +197,13 @@ static int parse_arguments(struct api_server *server, struct query_job *job, con
     case API_ROUTE_HISTORY:
         return history_query_parse(arguments, count, max_rows, &job->history, err);
     case API_ROUTE_CANDLES:
+    case API_ROUTE_MARKET_CANDLES:
         memcpy(job->candles.name, job->history.name, sizeof job->candles.name);
         return candles_query_parse(arguments, count, max_rows, timestamp_now_us(), &job->candles, err);
+    case API_ROUTE_MARKETS:
+        return no_arguments_parse(arguments, count, err);
+    case API_ROUTE_MARKET_TRADES:
+        return trades_query_parse(arguments, count, max_rows, &job->history, err);
     }
     return error_set(err, "no such endpoint");
 }
@@ -217,11 +222,17 @@ static void handle_request(struct api_server *server, struct http_session *sessi
         respond_error(server, session, 503, path, "out of memory");
         return;
     }
-    if (api_route_parse(path, &job->route, job->history.name, &status, &err) < 0) {
+    char key[API_KEY_MAX + 1];
+    if (api_route_parse(path, &job->route, key, &status, &err) < 0) {
         query_job_free(job);
         respond_error(server, session, status, path, err.message);
         return;
     }
+    /* A ticker's name fits history.name; a pair goes to the market routes' own field. */
+    if (job->route == API_ROUTE_HISTORY || job->route == API_ROUTE_CANDLES)
+        snprintf(job->history.name, sizeof job->history.name, "%s", key);
+    else
+        snprintf(job->pair, sizeof job->pair, "%s", key);
     char storage[MAX_ARGUMENTS][ARGUMENT_MAX];
     const char *arguments[MAX_ARGUMENTS];
     int count = collect_arguments(wsi, storage, arguments);

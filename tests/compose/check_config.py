@@ -31,7 +31,7 @@ OFFICIAL_IMAGES = {
     "grafana": "grafana/grafana:",
 }
 PUBLISHED = {"api": 5000, "kafdrop": 19000, "pgadmin": 5050, "postgres": 5432, "kafka": 9092}
-DAEMONS = {"producer", "bridge", "aggregator", "api", "init-db"}
+DAEMONS = {"producer", "bridge", "aggregator", "api", "init-db", "trade-producer", "trade-bridge", "trade-aggregator"}
 
 failures = []
 
@@ -67,13 +67,18 @@ def check_resolved(name, config):
         if service_name in services and not services[service_name].get("image", "").startswith(prefix):
             fail(f"{name}: {service_name} should use the official image {prefix}…")
     for service_name in DAEMONS:
+        if service_name.startswith("trade-") and service_name not in services:
+            continue  # the trades profile's, in a variant without it
         if "build" not in services.get(service_name, {}):
             fail(f"{name}: {service_name} is not built from the Dockerfile")
     # Least privilege: each daemon connects with its own role, never the schema's owner.
     for daemon in DAEMONS - {"init-db"}:
-        url = str((services.get(daemon, {}).get("environment") or {}).get("DATABASE_URL", ""))
-        if not url.startswith(f"postgresql://tickerflow_{daemon}:"):
-            fail(f"{name}: {daemon} should connect as tickerflow_{daemon}, not with DATABASE_URL {url!r}")
+        if daemon.startswith("trade-") and daemon not in services:
+            continue
+        role = daemon.removeprefix("trade-")
+        url = str((services[daemon].get("environment") or {}).get("DATABASE_URL", ""))
+        if not url.startswith(f"postgresql://tickerflow_{role}:"):
+            fail(f"{name}: {daemon} should connect as tickerflow_{role}, not with DATABASE_URL {url!r}")
     for service_name, service in services.items():
         one_shot = service_name in ONE_SHOT
         restart = service.get("restart", "no")

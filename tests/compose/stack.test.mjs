@@ -123,3 +123,22 @@ test('restarting the bridge container, gracefully or by kill -9, loses and dupli
   assert.deepEqual([...stored].sort(), [...expected].sort(), 'records holds exactly the messages in the topic');
   runCompose('start', 'producer');
 });
+
+test('the trades profile: the replayed sample is stored in trades, its closed minutes in candlesticks and volumes', async () => {
+  await waitFor('trades of four pairs stored', () => Number(sql('SELECT count(DISTINCT currency_pair) FROM trades')) === 4,
+    { timeoutMs: 60000, intervalMs: 1000 });
+  // The first whole minute closes about two seconds after it ends.
+  await waitFor('a closed minute of every pair', () =>
+    Number(sql(`SELECT count(*) FROM candlesticks WHERE ts_start > (SELECT min(time) FROM trades)
+      GROUP BY ts_start ORDER BY ts_start LIMIT 1`) || 0) === 4, { timeoutMs: 130000, intervalMs: 1000 });
+  const minute = sql('SELECT min(ts_start) FROM candlesticks WHERE ts_start > (SELECT min(time) FROM trades)');
+  const stored = sql(`SELECT c.currency_pair, price_open, price_close, trim_scale(price_max), trim_scale(price_min),
+      c.trades, volume_buy, volume_sell FROM candlesticks c JOIN volumes v USING (ts_start, ts_end, currency_pair)
+    WHERE ts_start = '${minute}' ORDER BY 1`);
+  const recomputed = sql(`SELECT currency_pair, (array_agg(price ORDER BY time, id))[1],
+      (array_agg(price ORDER BY time DESC, id DESC))[1], trim_scale(max(price)), trim_scale(min(price)), count(*),
+      coalesce(sum(volume) FILTER (WHERE direction = 'buy'), 0), coalesce(sum(volume) FILTER (WHERE direction = 'sell'), 0)
+    FROM trades WHERE time >= '${minute}' AND time < timestamptz '${minute}' + interval '1 minute' GROUP BY 1 ORDER BY 1`);
+  assert.equal(stored, recomputed, 'the minute equals SQL over trades, digit for digit');
+  for (const service of ['trade-producer', 'trade-bridge', 'trade-aggregator']) assert.equal(healthOf(service), 'healthy');
+});

@@ -101,14 +101,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     enum api_route route;
-    char name[TICKER_NAME_MAX + 1];
+    char name[API_KEY_MAX + 1];
     int status = 0;
     struct error err;
     if (api_route_parse(path, &route, name, &status, &err) < 0) {
         if (status != 404 && status != 400)
             abort();
         check_rejection(&err);
-    } else if (route != API_ROUTE_TICKERS && ticker_validate_name(name, strlen(name), NULL) < 0) {
+    } else if ((route == API_ROUTE_HISTORY || route == API_ROUTE_CANDLES) &&
+               ticker_validate_name(name, strlen(name), NULL) < 0) {
+        abort();
+    } else if ((route == API_ROUTE_MARKET_CANDLES || route == API_ROUTE_MARKET_TRADES) &&
+               (strchr(name, '/') == NULL ||
+                trade_validate_name(name, (size_t)(strchr(name, '/') - name), "base", NULL) < 0 ||
+                trade_validate_name(strchr(name, '/') + 1, strlen(strchr(name, '/') + 1), "quote", NULL) < 0)) {
         abort();
     }
     free(path);

@@ -12,7 +12,7 @@
 static void expect_route_error(const char *path, int status, const char *reason)
 {
     enum api_route route;
-    char name[TICKER_NAME_MAX + 1];
+    char name[API_KEY_MAX + 1];
     int got_status = 0;
     struct error err = {0};
     assert_int_equal(api_route_parse(path, &route, name, &got_status, &err), -1);
@@ -24,7 +24,7 @@ static void expect_route_error(const char *path, int status, const char *reason)
 static void routes_known_paths(void **unused)
 {
     enum api_route route;
-    char name[TICKER_NAME_MAX + 1];
+    char name[API_KEY_MAX + 1];
     int status;
     assert_int_equal(api_route_parse("/api/tickers", &route, name, &status, NULL), 0);
     assert_int_equal(route, API_ROUTE_TICKERS);
@@ -34,6 +34,39 @@ static void routes_known_paths(void **unused)
     assert_int_equal(api_route_parse("/api/tickers/t9/candles", &route, name, &status, NULL), 0);
     assert_int_equal(route, API_ROUTE_CANDLES);
     assert_string_equal(name, "t9");
+    assert_int_equal(api_route_parse("/api/markets", &route, name, &status, NULL), 0);
+    assert_int_equal(route, API_ROUTE_MARKETS);
+    assert_int_equal(api_route_parse("/api/markets/bitcoin/tether/candles", &route, name, &status, NULL), 0);
+    assert_int_equal(route, API_ROUTE_MARKET_CANDLES);
+    assert_string_equal(name, "bitcoin/tether");
+    assert_int_equal(api_route_parse("/api/markets/binance-coin/usd-coin/trades", &route, name, &status, NULL), 0);
+    assert_int_equal(route, API_ROUTE_MARKET_TRADES);
+    assert_string_equal(name, "binance-coin/usd-coin");
+}
+
+static void rejects_unknown_market_paths_and_bad_pairs(void **unused)
+{
+    expect_route_error("/api/marketsX", 404, "no such endpoint");
+    expect_route_error("/api/markets/", 404, "no such endpoint");
+    expect_route_error("/api/markets/bitcoin/candles", 404, "no such endpoint");
+    expect_route_error("/api/markets/bitcoin/tether", 404, "no such endpoint");
+    expect_route_error("/api/markets/bitcoin/tether/history", 404, "no such endpoint");
+    expect_route_error("/api/markets/a/b/c/candles", 404, "no such endpoint");
+    expect_route_error("/api/markets/BTC/tether/candles", 400, "invalid currency pair");
+    expect_route_error("/api/markets//tether/trades", 400, "invalid currency pair");
+    expect_route_error("/api/markets/bitcoin/te%20ther/trades", 400, "invalid currency pair");
+}
+
+static void trades_are_never_downsampled(void **unused)
+{
+    struct history_query query;
+    struct error err = {0};
+    const char *ok[] = {"from=2026-01-01T00:00:00Z", "limit=5"};
+    assert_int_equal(trades_query_parse(ok, 2, 100, &query, &err), 0);
+    assert_int_equal(query.limit, 5);
+    const char *bad[] = {"max_points=10"};
+    assert_int_equal(trades_query_parse(bad, 1, 100, &query, &err), -1);
+    assert_non_null(strstr(err.message, "not downsampled"));
 }
 
 static void rejects_unknown_paths_and_bad_names(void **unused)
@@ -334,6 +367,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes_known_paths),
+        cmocka_unit_test(rejects_unknown_market_paths_and_bad_pairs),
+        cmocka_unit_test(trades_are_never_downsampled),
         cmocka_unit_test(rejects_unknown_paths_and_bad_names),
         cmocka_unit_test(history_defaults_and_values),
         cmocka_unit_test(history_rejects_every_bad_parameter),
