@@ -1,4 +1,5 @@
-// The tickerflow dashboard: the market board (#/) and one ticker's view (#/ticker/NAME).
+// The tickerflow dashboard: the market board (#/) and one ticker's view (#/ticker/NAME);
+// the markets of real trades (#/markets) and one currency pair's view (#/market/BASE/QUOTE).
 //
 // The URL holds the whole state (view, ticker, period or range), so a view can be
 // bookmarked and shared and the browser's back button works: every change of view is a
@@ -7,6 +8,8 @@ import { Board } from './board.js';
 import { CandleView } from './candle-view.js';
 import { TickerView } from './ticker-view.js';
 import { LiveConnection } from './live.js';
+import { MarketsBoard } from './markets.js';
+import { MarketView } from './market-view.js';
 
 const $ = (id) => document.getElementById(id);
 const connection = $('connection');
@@ -40,6 +43,16 @@ const candleView = new CandleView({
   volume: $('volume-chart'),
 });
 
+const marketsBoard = new MarketsBoard({
+  section: $('markets'), body: $('markets-rows'), count: $('markets-count'), status: $('markets-status'),
+}, { onOpen: (pair) => { location.hash = `#/market/${pair.split('/').map(encodeURIComponent).join('/')}`; } });
+
+const marketView = new MarketView({
+  section: $('market-view'), name: $('market-name'), price: $('market-price'), time: $('market-time'),
+  interval: $('market-interval'), status: $('market-status'), candles: $('market-candles'), volume: $('market-volume'),
+  trades: $('market-trades'),
+});
+
 // "#/ticker/NAME?range=1h" or "?from=...&to=..." (colons left readable in times).
 function tickerHash(name, query) {
   const parameters = Object.entries(query).filter(([, value]) => value)
@@ -54,20 +67,31 @@ function parseHash() {
   const parameters = Object.fromEntries(new URLSearchParams(query));
   const match = /^\/ticker\/(.+)$/.exec(path);
   if (match) return { view: 'ticker', name: decodeURIComponent(match[1]), ...parameters };
+  if (path === '/markets') return { view: 'markets' };
+  const market = /^\/market\/([^/]+)\/([^/]+)$/.exec(path);
+  if (market) return { view: 'market', pair: `${decodeURIComponent(market[1])}/${decodeURIComponent(market[2])}`, ...parameters };
   if (path && !path.startsWith('/')) return { view: 'ticker', name: decodeURIComponent(path) }; // old #NAME links
   return { view: 'board', ...parameters };
 }
 
 function route() {
   const state = parseHash();
+  for (const view of [board, tickerView, candleView, marketsBoard, marketView]) if (!view.elements.section.hidden) view.hide();
+  $('nav-markets').toggleAttribute('aria-current', state.view === 'markets' || state.view === 'market');
+  $('nav-tickers').toggleAttribute('aria-current', state.view === 'board' || state.view === 'ticker');
   if (state.view === 'ticker') {
-    board.hide();
     document.title = `${state.name} · tickerflow`;
     tickerView.show(state.name, state);
     candleView.show(state.name);
+  } else if (state.view === 'markets') {
+    document.title = 'markets · tickerflow';
+    live.watch(null); // the markets views read over HTTP; no ticker to stream meanwhile
+    marketsBoard.show();
+  } else if (state.view === 'market') {
+    document.title = `${state.pair} · tickerflow`;
+    live.watch(null);
+    marketView.show(state.pair, state);
   } else {
-    tickerView.hide();
-    candleView.hide();
     document.title = 'tickerflow';
     board.show(state.period);
   }
@@ -90,10 +114,11 @@ $('custom-range').addEventListener('submit', (event) => {
 });
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' && !tickerView.elements.section.hidden) location.hash = '#/';
+  if (event.key === 'Escape' && !marketView.elements.section.hidden) location.hash = '#/markets';
 });
 window.addEventListener('hashchange', route);
 
 // For tests and debugging: the live objects, with the chart's own data.
-window.tickerflow = { board, tickerView, candleView, live, get chart() { return tickerView.chart; } };
+window.tickerflow = { board, tickerView, candleView, marketsBoard, marketView, live, get chart() { return tickerView.chart; } };
 
 route();

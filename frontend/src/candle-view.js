@@ -10,8 +10,8 @@ import { fetchCandles } from './lib/api.js';
 export const INTERVALS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600, '1d': 86400 };
 const COUNT = 120;            // buckets shown
 const STORED_AFTER_MS = 5000; // a minute is in candles_1m a few seconds after it ends
-const UP = '#1a9850';
-const DOWN = '#d73027';
+export const UP = '#1a9850';
+export const DOWN = '#d73027';
 
 export class CandleView {
   constructor(elements) {
@@ -179,8 +179,9 @@ function iso(ms) {
 }
 
 // Draws each bucket as a wick (low to high) and a body (open to close), green when it
-// closed at or above its open, red below; a bucket fills 70% of its slot.
-function drawCandles(u, intervalSeconds) {
+// closed at or above its open, red below; a bucket fills 70% of its slot. The markets view
+// draws its candlesticks with it too.
+export function drawCandles(u, intervalSeconds) {
   const [times, opens, highs, lows, closes] = u.data;
   if (!times.length) return;
   const { ctx } = u;

@@ -3,58 +3,15 @@
 // SQL over `trades`, `candlesticks` and `volumes` says, prices and volumes to the last
 // digit; bad pairs and parameters get 400, unknown pairs 404.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  requireServices, createDatabase, createTopic, freePort, produceLines, root, startDaemon, test, uniqueName, waitFor,
-  waitForValue,
-} from '../lib/harness.mjs';
+import { requireServices, test } from '../lib/harness.mjs';
+import { startMarketsStack } from '../lib/markets-stack.mjs';
+import { getExactJson as getJson } from '../lib/exact-json.mjs';
 
 requireServices();
 
-const SAMPLE = join(root, 'services', 'producer', 'samples', 'trades-sample.jsonl');
-const NUMBER_FIELDS = /"(price|volume|open|high|low|close|volume_buy|volume_sell|change_24h|change_24h_percent|volume_24h|volume_buy_24h|volume_sell_24h|price_usd)":(-?[0-9][0-9.eE+-]*)/g;
-
-// Fetches JSON keeping every price and volume as the text the server wrote.
-async function getJson(url) {
-  const response = await fetch(url);
-  const text = await response.text();
-  return { status: response.status, body: JSON.parse(text.replace(NUMBER_FIELDS, '"$1":"$2"')) };
-}
-
 let stack;
 async function startMarkets() {
-  if (stack) return stack;
-  const db = createDatabase('markets_api');
-  const topic = createTopic('markets_api', 3);
-  // The sample hour, moved so that its last trade was about two minutes ago (inside the 24
-  // hours), half a second before a minute's end: the aggregator's idle partitions then close
-  // that minute 2.5 s after the last trade, not up to a minute.
-  const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
-  const last = JSON.parse(lines[lines.length - 1]).timestamp;
-  const shift = Math.floor((Date.now() - 180000) / 60000) * 60000 + 59500 - last;
-  await produceLines(topic, lines.map((l) => {
-    const t = JSON.parse(l);
-    return `${t.base}/${t.quote}\t${l.replace(/"timestamp":(\d+)/, (m, ms) => `"timestamp":${Number(ms) + shift}`)}`;
-  }));
-  const env = { DATABASE_URL: db.url, KAFKA_TOPIC: topic };
-  const port = await freePort();
-  const group = uniqueName('group');
-  const daemons = [
-    startDaemon('bridge', ['--kind', 'trades', '--group-id', `${group}-b`], { env, label: 'markets-bridge' }),
-    startDaemon('aggregator', ['--kind', 'trades', '--group-id', `${group}-a`, '--idle-timeout-ms', '1000'],
-      { env, label: 'markets-aggregator' }),
-    startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist')],
-      { env, label: 'markets-api' }),
-  ];
-  await waitForValue('every trade stored', () => db.count('SELECT count(*) FROM trades'), lines.length);
-  // Every minute up to the last trade's is closed once the aggregator's idle partitions move on.
-  await waitFor('every pair\'s last minute aggregated', () => db.count(`SELECT count(*) FROM
-    (SELECT currency_pair, date_bin('1 minute', max(time), timestamptz 'epoch') AS m FROM trades GROUP BY 1) l
-    WHERE NOT EXISTS (SELECT 1 FROM candlesticks c WHERE c.currency_pair = l.currency_pair AND c.ts_start = l.m)`) === 0,
-  { timeoutMs: 90000 });
-  await waitFor('the API server to listen', async () => (await fetch(`http://127.0.0.1:${port}/api/markets`)).ok);
-  stack = { db, port, daemons, base: `http://127.0.0.1:${port}` };
+  stack ??= await startMarketsStack('markets_api');
   return stack;
 }
 

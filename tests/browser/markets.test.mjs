@@ -1,0 +1,87 @@
+// The markets pages in a real browser (Debian's chromium, playwright-core) against a real
+// stack of kind trades: the board shows the replayed pairs with the API's exact prices and
+// volumes; a pair's view draws the stored candlesticks and volumes as /candles gives them,
+// and a new trade shows up live: in the price, the trades table and the newest bucket.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchBrowser } from '../lib/browser.mjs';
+import { buildDir, produceLines, requireServices, test, waitFor } from '../lib/harness.mjs';
+import { startMarketsStack } from '../lib/markets-stack.mjs';
+import { fetchExactJson } from '../lib/exact-json.mjs';
+
+requireServices();
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startMarketsStack('markets_browser');
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (stack) for (const daemon of stack.daemons) assert.equal(await daemon.stop(), 0);
+});
+
+async function open(hash) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1200 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+  await page.goto(`${stack.base}/${hash}`);
+  page.errors = errors;
+  return page;
+}
+
+test('the markets board lists every replayed pair with the API\'s exact price and volumes', async () => {
+  const page = await open('#/markets');
+  await waitFor('four pairs on the board', async () => (await page.locator('#markets-rows tr').count()) === 4);
+  const { markets } = await fetchExactJson(`${stack.base}/api/markets`);
+  const rows = await page.locator('#markets-rows tr').evaluateAll((trs) =>
+    trs.map((tr) => [...tr.children].map((cell) => cell.textContent)));
+  assert.deepEqual(rows.map((r) => [r[0], r[1], r[3], r[4], r[5], r[6]]),
+    markets.map((m) => [m.pair, m.price, m.volume_24h, m.volume_buy_24h, m.volume_sell_24h, String(m.trades_24h)]));
+  assert.ok(rows.every((r) => /%\)$/.test(r[2])), 'the 24 h change in value and percent');
+  await page.click('tr[data-pair="xrp/tether"]');
+  await page.waitForURL(/#\/market\/xrp\/tether$/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a pair\'s view draws /candles\' candlesticks and volumes, then a new trade live', async () => {
+  const page = await open('#/market/bitcoin/tether');
+  await waitFor('the stored candlesticks on the page', () => page.evaluate(() =>
+    window.tickerflow.marketView.candles().length >= 60), { timeoutMs: 15000 });
+  const from = new Date(Date.now() - 119 * 60000).toISOString();
+  const { candles } = await fetchExactJson(`${stack.base}/api/markets/bitcoin/tether/candles?interval=1m&from=${from}`);
+  const shown = await page.evaluate(() => window.tickerflow.marketView.candles());
+  const key = (c) => [c.start, c.open, c.high, c.low, c.close, String(c.trades), c.volume_buy, c.volume_sell].join(' ');
+  assert.deepEqual(shown.filter((c) => !c.live).map(key), candles.map(key), 'every stored minute as the API gives it');
+  // The charts hold those numbers: bought volumes up, sold ones below the axis.
+  const [chart, volume] = await page.evaluate(() => [window.tickerflow.marketView.chart.data,
+    window.tickerflow.marketView.volume.data]);
+  assert.deepEqual(chart[1], shown.map((c) => Number(c.open)));
+  assert.deepEqual(volume[1], shown.map((c) => Number(c.volume_buy)));
+  assert.deepEqual(volume[2], shown.map((c) => -Number(c.volume_sell)));
+  assert.ok(volume[1].some((v) => v > 0) && volume[2].some((v) => v < 0), 'volumes visible');
+
+  // A trade now, at a price no sample trade has: the page shows it within its refresh.
+  const now = Date.now();
+  const trade = `{"exchange":"binance","base":"bitcoin","quote":"tether","direction":"buy","price":123456.78,` +
+    `"volume":0.5000,"timestamp":${now},"tradeId":1}`;
+  await produceLines(stack.topic, [`bitcoin/tether\t${trade}`]);
+  await waitFor('the new trade shown', async () => (await page.locator('#market-price').textContent()) === '123456.78',
+    { timeoutMs: 15000 });
+  assert.equal(await page.locator('#market-trades tr').first().locator('td').nth(2).textContent(), '123456.78');
+  await waitFor('the newest bucket holds it, live', () => page.evaluate(() => {
+    const last = window.tickerflow.marketView.candles().at(-1);
+    return last.live && Number(last.close) === 123456.78 && Number(last.high) === 123456.78;
+  }), { timeoutMs: 10000 });
+  mkdirSync(join(buildDir, 'screenshots'), { recursive: true });
+  await page.locator('#market-view').screenshot({ path: join(buildDir, 'screenshots', 'market.png') });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
