@@ -66,6 +66,7 @@ test('provisioning files: datasources with credentials from the environment, das
   }
   assert.equal(dashboard.uid, 'tickerflow');
   assert.ok(dashboard.panels.some((p) => p.type === 'candlestick'), 'a candlestick panel');
+  assert.ok(dashboard.panels.some((p) => p.type === 'candlestick' && p.title.includes('$pair')), 'a pair\'s candlesticks');
 });
 
 test('prometheus scrapes every daemon on the admin port docker-compose.yaml gives it', () => {
@@ -113,15 +114,37 @@ test('every dashboard query runs: SQL against the real schema and candles, metri
   await waitFor('candles of twenty minutes', () => db.count('SELECT count(*) FROM candles_1m') >= 40,
     { timeoutMs: 30000 });
 
+  // And twenty minutes of the trades sample at the same hour, through a trades bridge and
+  // aggregator on a topic of their own; a last trade after them closes their minutes.
+  const tradesTopic = createTopic('grafana_trades', 1);
+  const tradesEnv = { DATABASE_URL: db.url, KAFKA_TOPIC: tradesTopic };
+  const sample = readFileSync(join(root, 'services', 'producer', 'samples', 'trades-sample.jsonl'), 'utf8')
+    .split('\n').filter((l) => l !== '');
+  const sampleStart = JSON.parse(sample[0]).timestamp;
+  const shifted = sample.filter((l) => JSON.parse(l).timestamp < sampleStart + 1200e3).map((l) => {
+    const t = JSON.parse(l);
+    return `${t.base}/${t.quote}\t${l.replace(/"timestamp":\d+/, `"timestamp":${t.timestamp - sampleStart + t0}`)}`;
+  });
+  shifted.push(shifted[shifted.length - 1].replace(/"timestamp":\d+/, `"timestamp":${t0 + 1500e3}`));
+  await produceLines(tradesTopic, shifted);
+  daemons.push(startDaemon('bridge', ['--kind', 'trades', '--group-id', uniqueName('group')],
+    { env: tradesEnv, label: 'grafana-trades-bridge' }));
+  daemons.push(startDaemon('aggregator', ['--kind', 'trades', '--group-id', uniqueName('group'),
+    '--checkpoint-interval-ms', '100'], { env: tradesEnv, label: 'grafana-trades-aggregator' }));
+  await waitFor('candlesticks of twenty minutes', () =>
+    db.count("SELECT count(*) FROM candlesticks WHERE currency_pair = 'bitcoin/tether'") >= 20, { timeoutMs: 30000 });
+
   // As Grafana runs them: with the read-only role.
   const reader = databaseAt(roleUrl(db.url, 'reader'));
   const run = (sql, interval) => reader.query(sql
-    .replaceAll('$ticker', 'ticker_00').replaceAll('$interval', interval)
+    .replaceAll('$ticker', 'ticker_00').replaceAll('$pair', 'bitcoin/tether').replaceAll('$interval', interval)
     .replaceAll('$__timeFrom()', `'${new Date(t0).toISOString()}'`)
     .replaceAll('$__timeTo()', `'${new Date(t0 + 3600e3).toISOString()}'`));
 
   const tickers = run(dashboard.templating.list.find((v) => v.name === 'ticker').query, '1m').map((r) => r[0]);
   assert.deepEqual(tickers, ['ticker_00', 'ticker_01']);
+  const pairs = run(dashboard.templating.list.find((v) => v.name === 'pair').query, '1m').map((r) => r[0]);
+  assert.deepEqual(pairs, ['bitcoin/tether', 'ethereum/tether', 'solana/usd-coin', 'xrp/tether']);
   const intervals = dashboard.templating.list.find((v) => v.name === 'interval').query.split(',');
   assert.deepEqual(intervals, ['1m', '5m', '15m', '1h', '1d']);
   const sqlTargets = targetsOf('grafana-postgresql-datasource');
@@ -130,7 +153,12 @@ test('every dashboard query runs: SQL against the real schema and candles, metri
     for (const { panel, target } of sqlTargets) {
       const rows = run(target.rawSql, interval);
       assert.ok(rows.length > 0, `${panel.title} at ${interval} returns rows`);
-      if (panel.type === 'candlestick') {
+      if (panel.type === 'candlestick' && target.rawSql.includes('candlesticks_rollup')) {
+        for (const [, open, high, low, close] of rows) {
+          assert.ok(Number(low) <= Math.min(Number(open), Number(close)), `${interval}: low is the lowest`);
+          assert.ok(Number(high) >= Math.max(Number(open), Number(close)), `${interval}: high is the highest`);
+        }
+      } else if (panel.type === 'candlestick') {
         // 0/1 alternating: every bucket opens and closes on 0 or 1 and spans both.
         for (const [, open, high, low, close] of rows) {
           assert.ok(['0', '1'].includes(open) && ['0', '1'].includes(close));
@@ -140,7 +168,8 @@ test('every dashboard query runs: SQL against the real schema and candles, metri
     }
   }
   // Twenty minutes in 5-minute buckets (the producer's live ticks have closed them all).
-  const fives = run(sqlTargets.find(({ panel }) => panel.type === 'candlestick').target.rawSql, '5m');
+  const fives = run(sqlTargets.find(({ panel, target }) => panel.type === 'candlestick' &&
+    target.rawSql.includes('candles_rollup(')).target.rawSql, '5m');
   assert.equal(fives.length, 4);
 
   // Every metric a Prometheus query names is on some daemon's /metrics.
