@@ -4,12 +4,55 @@
 #include <string.h>
 
 /* 10^n for n in 0..38, as 128-bit integers. */
+/* 10^0 ... 10^38, as constants: every parse, sum and comparison looks them up (a loop of
+ * 128-bit multiplications per lookup took a tenth of the aggregator's time per trade). */
+#define E19 ((__int128)10000000000000000000ULL)
+static const __int128 POWERS_OF_TEN[DECIMAL_MAX_DIGITS + 1] = {
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL,
+    10000000000000000000ULL,
+    E19 * 10ULL,
+    E19 * 100ULL,
+    E19 * 1000ULL,
+    E19 * 10000ULL,
+    E19 * 100000ULL,
+    E19 * 1000000ULL,
+    E19 * 10000000ULL,
+    E19 * 100000000ULL,
+    E19 * 1000000000ULL,
+    E19 * 10000000000ULL,
+    E19 * 100000000000ULL,
+    E19 * 1000000000000ULL,
+    E19 * 10000000000000ULL,
+    E19 * 100000000000000ULL,
+    E19 * 1000000000000000ULL,
+    E19 * 10000000000000000ULL,
+    E19 * 100000000000000000ULL,
+    E19 * 1000000000000000000ULL,
+    E19 * 10000000000000000000ULL,
+};
+#undef E19
+
 static __int128 power_of_ten(int n)
 {
-    __int128 result = 1;
-    while (n-- > 0)
-        result *= 10;
-    return result;
+    return POWERS_OF_TEN[n];
 }
 
 /* The largest coefficient: 38 nines. */
@@ -93,11 +136,16 @@ int decimal_parse(const char *text, size_t length, struct decimal *out, struct e
 /* `value`'s coefficient at the larger `scale`, or false when it would not fit. */
 static bool rescale(const struct decimal *value, int scale, __int128 *coefficient)
 {
-    __int128 factor = power_of_ten(scale - value->scale);
+    int shift = scale - value->scale;
+    if (shift == 0) {
+        *coefficient = value->coefficient;
+        return true;
+    }
+    /* magnitude * 10^shift <= 10^38 - 1 exactly when magnitude < 10^(38 - shift): no division. */
     __int128 magnitude = value->coefficient < 0 ? -value->coefficient : value->coefficient;
-    if (magnitude > max_coefficient() / factor)
+    if (magnitude >= power_of_ten(DECIMAL_MAX_DIGITS - shift))
         return false;
-    *coefficient = value->coefficient * factor;
+    *coefficient = value->coefficient * power_of_ten(shift);
     return true;
 }
 
@@ -131,6 +179,8 @@ static int compare_magnitudes(__int128 a, int a_scale, __int128 b, int b_scale)
 
 int decimal_compare(const struct decimal *a, const struct decimal *b)
 {
+    if (a->scale == b->scale) /* the common case (one pair's prices): no division */
+        return a->coefficient < b->coefficient ? -1 : a->coefficient > b->coefficient;
     int a_sign = a->coefficient < 0 ? -1 : a->coefficient > 0;
     int b_sign = b->coefficient < 0 ? -1 : b->coefficient > 0;
     if (a_sign != b_sign)

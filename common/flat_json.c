@@ -57,6 +57,10 @@ static int read_string(struct reader *reader, const char **content, size_t *cont
             reader->at++;
             return 0;
         }
+        if (c >= 0x20 && c < 0x80 && c != '\\') { /* plain ASCII: the common case */
+            reader->at++;
+            continue;
+        }
         if (c < 0x20)
             return fail(reader, "a control character in a string");
         if (c == '\\') {
@@ -200,9 +204,20 @@ static int skip_value(struct reader *reader, int depth)
     }
 }
 
-/* Decodes string content (escapes checked by read_string) into out. */
-static int decode_string(const char *content, size_t length, char *out, size_t out_size, struct error *err)
+/* Decodes string content (escapes checked by read_string) into out; *decoded_length (may be
+ * NULL) gets the bytes written before the NUL. */
+static int decode_string(const char *content, size_t length, char *out, size_t out_size, size_t *decoded_length,
+                         struct error *err)
 {
+    if (memchr(content, '\\', length) == NULL) { /* no escape: the bytes as they are (read_string checked them) */
+        if (length + 1 > out_size)
+            return error_set(err, "a string longer than %zu bytes", out_size - 1);
+        memcpy(out, content, length);
+        out[length] = '\0';
+        if (decoded_length != NULL)
+            *decoded_length = length;
+        return 0;
+    }
     size_t used = 0;
     for (size_t i = 0; i < length; i++) {
         uint32_t code = (unsigned char)content[i];
@@ -261,6 +276,8 @@ static int decode_string(const char *content, size_t length, char *out, size_t o
         used += width;
     }
     out[used] = '\0';
+    if (decoded_length != NULL)
+        *decoded_length = used;
     return 0;
 }
 
@@ -285,10 +302,13 @@ int flat_json_parse(const char *text, size_t length, struct flat_json *object, s
             return fail(&reader, "too many members");
         struct json_member *member = &object->members[object->count];
         struct error name_error;
-        if (decode_string(name, name_length, member->name, sizeof member->name, &name_error) < 0)
+        if (decode_string(name, name_length, member->name, sizeof member->name, &member->name_length, &name_error) < 0)
             return error_set(err, "invalid JSON at byte %zu: name: %s", reader.at, name_error.message);
-        if (flat_json_find(object, member->name) != NULL)
-            return error_set(err, "duplicate member '%s'", member->name);
+        for (size_t i = 0; i < object->count; i++) {
+            if (object->members[i].name_length == member->name_length &&
+                memcmp(object->members[i].name, member->name, member->name_length) == 0)
+                return error_set(err, "duplicate member '%s'", member->name);
+        }
         skip_whitespace(&reader);
         if (!peek(&reader, ':'))
             return fail(&reader, "':' expected");
@@ -321,8 +341,9 @@ int flat_json_parse(const char *text, size_t length, struct flat_json *object, s
 
 const struct json_member *flat_json_find(const struct flat_json *object, const char *name)
 {
+    size_t length = strlen(name);
     for (size_t i = 0; i < object->count; i++) {
-        if (strcmp(object->members[i].name, name) == 0)
+        if (object->members[i].name_length == length && memcmp(object->members[i].name, name, length) == 0)
             return &object->members[i];
     }
     return NULL;
@@ -332,7 +353,7 @@ int flat_json_string(const struct json_member *member, char *out, size_t out_siz
 {
     if (member->kind != JSON_STRING)
         return error_set(err, "'%s' must be a string", member->name);
-    if (decode_string(member->raw, member->raw_length, out, out_size, err) < 0)
+    if (decode_string(member->raw, member->raw_length, out, out_size, NULL, err) < 0)
         return error_wrap(err, "'%s'", member->name);
     return 0;
 }

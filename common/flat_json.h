@@ -35,6 +35,7 @@ enum json_kind {
  * object's or array's text with its brackets. */
 struct json_member {
     char name[FLAT_JSON_NAME_MAX + 1];
+    size_t name_length;
     enum json_kind kind;
     const char *raw;
     size_t raw_length;

@@ -208,6 +208,11 @@ int group_reader_poll(struct group_reader *reader, int timeout_ms, rd_kafka_mess
 
 /* ---- the rest of the life cycle --------------------------------------------------------- */
 
+bool group_reader_caught_up(const struct group_reader *reader)
+{
+    return reader->resumed && !reader->failed && !reader->flowing && !reader->behind;
+}
+
 bool group_reader_resumed(const struct group_reader *reader)
 {
     return reader->resumed;

@@ -73,6 +73,10 @@ int group_reader_poll(struct group_reader *reader, int timeout_ms, rd_kafka_mess
 /* True once every assigned partition was restored and resumed (step 2 done). */
 bool group_reader_resumed(const struct group_reader *reader);
 
+/* True when the last poll found nothing and no partition was behind the broker's end:
+ * everything there is has been read. */
+bool group_reader_caught_up(const struct group_reader *reader);
+
 /* Step 4: the daemon dropped what it held; pause every partition and restore again. */
 void group_reader_restart(struct group_reader *reader);
 

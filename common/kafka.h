@@ -28,6 +28,7 @@ struct kafka_group_member {
     const char *topic;
     const char *client_id;
     const struct group_settings *group;
+    int message_bytes; /* a message's usual size on the wire, which sizes fetches; 0: 100 (a tick) */
 };
 
 /* Creates the member's consumer, subscribed to its topic, with `rebalance` (called from

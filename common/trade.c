@@ -40,16 +40,12 @@ int trade_validate_number(const char *text, size_t length, const char *what, boo
     return 0;
 }
 
-int trade_validate(const struct trade *trade, struct error *err)
+/* Every rule but the numbers' (trade_decode checks those as it reads them). */
+static int validate_all_but_numbers(const struct trade *trade, struct error *err)
 {
     if (trade_validate_name(trade->exchange, strlen(trade->exchange), "exchange", err) < 0 ||
         trade_validate_name(trade->base, strlen(trade->base), "base", err) < 0 ||
-        trade_validate_name(trade->quote, strlen(trade->quote), "quote", err) < 0 ||
-        trade_validate_number(trade->price, strlen(trade->price), "price", true, err) < 0 ||
-        trade_validate_number(trade->volume, strlen(trade->volume), "volume", false, err) < 0)
-        return -1;
-    if (trade->price_usd[0] != '\0' &&
-        trade_validate_number(trade->price_usd, strlen(trade->price_usd), "priceUsd", false, err) < 0)
+        trade_validate_name(trade->quote, strlen(trade->quote), "quote", err) < 0)
         return -1;
     if (trade->direction != TRADE_BUY && trade->direction != TRADE_SELL)
         return error_set(err, "direction must be buy or sell");
@@ -60,6 +56,17 @@ int trade_validate(const struct trade *trade, struct error *err)
     return 0;
 }
 
+int trade_validate(const struct trade *trade, struct error *err)
+{
+    if (trade_validate_number(trade->price, strlen(trade->price), "price", true, err) < 0 ||
+        trade_validate_number(trade->volume, strlen(trade->volume), "volume", false, err) < 0)
+        return -1;
+    if (trade->price_usd[0] != '\0' &&
+        trade_validate_number(trade->price_usd, strlen(trade->price_usd), "priceUsd", false, err) < 0)
+        return -1;
+    return validate_all_but_numbers(trade, err);
+}
+
 const char *trade_direction_name(enum trade_direction direction)
 {
     return direction == TRADE_SELL ? "sell" : "buy";
@@ -67,7 +74,12 @@ const char *trade_direction_name(enum trade_direction direction)
 
 void trade_pair(const struct trade *trade, char out[TRADE_PAIR_MAX + 1])
 {
-    snprintf(out, TRADE_PAIR_MAX + 1, "%s/%s", trade->base, trade->quote);
+    /* Both names hold at most TRADE_NAME_MAX bytes: the pair fits. */
+    size_t base = strnlen(trade->base, TRADE_NAME_MAX), quote = strnlen(trade->quote, TRADE_NAME_MAX);
+    memcpy(out, trade->base, base);
+    out[base] = '/';
+    memcpy(out + base + 1, trade->quote, quote);
+    out[base + 1 + quote] = '\0';
 }
 
 int trade_encode(const struct trade *trade, char *out, size_t out_size, struct error *err)
@@ -116,50 +128,78 @@ static int integer_field(const struct json_member *member, int64_t *out, struct 
 {
     if (member->kind != JSON_NUMBER)
         return error_set(err, "field '%s' must be an integer", member->name);
-    char text[32];
-    if (member->raw_length >= sizeof text || memchr(member->raw, '.', member->raw_length) != NULL ||
-        memchr(member->raw, 'e', member->raw_length) != NULL || memchr(member->raw, 'E', member->raw_length) != NULL)
+    /* flat_json_parse checked the number's grammar: an optional '-', then digits, and a
+     * fraction or exponent, which an integer must not have. */
+    const char *digit = member->raw, *end = member->raw + member->raw_length;
+    bool negative = digit < end && *digit == '-';
+    digit += negative;
+    if (digit == end)
         return error_set(err, "field '%s' must be an integer", member->name);
-    memcpy(text, member->raw, member->raw_length);
-    text[member->raw_length] = '\0';
-    errno = 0;
-    char *end;
-    long long value = strtoll(text, &end, 10);
-    if (errno != 0 || *end != '\0')
+    uint64_t magnitude = 0, limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    bool overflow = false;
+    for (; digit < end; digit++) {
+        if (*digit < '0' || *digit > '9')
+            return error_set(err, "field '%s' must be an integer", member->name);
+        unsigned value = (unsigned)(*digit - '0');
+        if (magnitude > (limit - value) / 10)
+            overflow = true; /* keep reading: a fraction after it still makes it no integer */
+        else
+            magnitude = magnitude * 10 + value;
+    }
+    if (overflow)
         return error_set(err, "field '%s' is outside the 64-bit range", member->name);
-    *out = value;
+    *out = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
     return 0;
 }
 
-static const char *const FIELDS[] = {"exchange", "base", "quote", "direction", "price", "volume", "timestamp",
-                                     "priceUsd", "tradeId", NULL};
-enum { REQUIRED_FIELDS = 7 };
+enum field { EXCHANGE, BASE, QUOTE, DIRECTION, PRICE, VOLUME, TIMESTAMP, PRICE_USD, TRADE_ID, FIELD_COUNT };
+static const char *const FIELDS[FIELD_COUNT] = {"exchange", "base", "quote", "direction", "price", "volume",
+                                                "timestamp", "priceUsd", "tradeId"};
+enum { REQUIRED_FIELDS = 7 }; /* the first seven */
+
+/* The field a member name is, FIELD_COUNT for none: one comparison per member (every
+ * consumer decodes every record, so this is on the hot path). */
+static enum field field_of(const char *name, size_t length)
+{
+    enum field candidate;
+    switch (name[0]) {
+    case 'e': candidate = EXCHANGE; break;
+    case 'b': candidate = BASE; break;
+    case 'q': candidate = QUOTE; break;
+    case 'd': candidate = DIRECTION; break;
+    case 'v': candidate = VOLUME; break;
+    case 'p': candidate = length == 5 ? PRICE : PRICE_USD; break;
+    case 't': candidate = name[1] == 'i' ? TIMESTAMP : TRADE_ID; break;
+    default: return FIELD_COUNT;
+    }
+    return strcmp(name, FIELDS[candidate]) == 0 ? candidate : FIELD_COUNT;
+}
 
 int trade_decode(const char *data, size_t length, struct trade *trade, struct error *err)
 {
     struct flat_json object;
     if (flat_json_parse(data, length, &object, err) < 0)
         return -1;
+    const struct json_member *fields[FIELD_COUNT] = {NULL};
     for (size_t i = 0; i < object.count; i++) {
-        size_t known = 0;
-        while (FIELDS[known] != NULL && strcmp(FIELDS[known], object.members[i].name) != 0)
-            known++;
-        if (FIELDS[known] == NULL)
+        enum field field = field_of(object.members[i].name, object.members[i].name_length);
+        if (field == FIELD_COUNT)
             return error_set(err, "unknown field '%.40s'", object.members[i].name);
+        fields[field] = &object.members[i]; /* flat_json_parse refused duplicates */
     }
     for (size_t i = 0; i < REQUIRED_FIELDS; i++) {
-        if (flat_json_find(&object, FIELDS[i]) == NULL)
+        if (fields[i] == NULL)
             return error_set(err, "missing field '%s'", FIELDS[i]);
     }
     *trade = (struct trade){.trade_id = TRADE_NO_ID};
     char direction[8];
-    if (string_field(flat_json_find(&object, "exchange"), trade->exchange, sizeof trade->exchange, err) < 0 ||
-        string_field(flat_json_find(&object, "base"), trade->base, sizeof trade->base, err) < 0 ||
-        string_field(flat_json_find(&object, "quote"), trade->quote, sizeof trade->quote, err) < 0 ||
-        string_field(flat_json_find(&object, "direction"), direction, sizeof direction, err) < 0 ||
-        number_field(flat_json_find(&object, "price"), trade->price, true, err) < 0 ||
-        number_field(flat_json_find(&object, "volume"), trade->volume, false, err) < 0 ||
-        integer_field(flat_json_find(&object, "timestamp"), &trade->timestamp_ms, err) < 0)
+    if (string_field(fields[EXCHANGE], trade->exchange, sizeof trade->exchange, err) < 0 ||
+        string_field(fields[BASE], trade->base, sizeof trade->base, err) < 0 ||
+        string_field(fields[QUOTE], trade->quote, sizeof trade->quote, err) < 0 ||
+        string_field(fields[DIRECTION], direction, sizeof direction, err) < 0 ||
+        number_field(fields[PRICE], trade->price, true, err) < 0 ||
+        number_field(fields[VOLUME], trade->volume, false, err) < 0 ||
+        integer_field(fields[TIMESTAMP], &trade->timestamp_ms, err) < 0)
         return -1;
     if (strcmp(direction, "buy") == 0)
         trade->direction = TRADE_BUY;
@@ -167,14 +207,14 @@ int trade_decode(const char *data, size_t length, struct trade *trade, struct er
         trade->direction = TRADE_SELL;
     else
         return error_set(err, "field 'direction' must be \"buy\" or \"sell\"");
-    const struct json_member *price_usd = flat_json_find(&object, "priceUsd");
+    const struct json_member *price_usd = fields[PRICE_USD];
     if (price_usd != NULL && price_usd->kind != JSON_NULL &&
         number_field(price_usd, trade->price_usd, false, err) < 0)
         return -1;
-    const struct json_member *trade_id = flat_json_find(&object, "tradeId");
+    const struct json_member *trade_id = fields[TRADE_ID];
     if (trade_id != NULL && integer_field(trade_id, &trade->trade_id, err) < 0)
         return -1;
     if (trade_id != NULL && trade->trade_id < 0)
         return error_set(err, "field 'tradeId' must not be negative");
-    return trade_validate(trade, err);
+    return validate_all_but_numbers(trade, err);
 }

@@ -17,6 +17,10 @@
 #define REPORT_INTERVAL_MS 60000
 #define IDLE_POLL_MS 100
 #define WATERMARK_TIMEOUT_MS 10000
+/* Caught up with the broker with at least this many messages not checkpointed (the end of a
+ * backlog): checkpoint now rather than at the interval's end. Live traffic never gathers so
+ * many within an interval, so it keeps one transaction per interval. */
+#define CAUGHT_UP_CHECKPOINT_MESSAGES 10000
 
 struct aggregator_metrics {
     struct metric *ticks;       /* applied to a window */
@@ -62,6 +66,12 @@ struct aggregator {
     struct partition_state *partitions; /* of the current assignment */
     size_t partition_count;
     int64_t checkpoint_due_ms; /* 0: nothing to checkpoint */
+    /* The clock, read once per poll (every message read the clock several times: an eighth of
+     * the aggregator's time per trade), and the wall clock as an offset from it, set again at
+     * every checkpoint. */
+    int64_t now_ms;
+    int64_t wall_offset_us;
+    int64_t unsaved_messages;  /* read since the last checkpoint */
 
     struct aggregator_metrics metrics;
     struct totals reported;
@@ -88,6 +98,7 @@ static void drop_books(struct aggregator *aggregator)
     if (aggregator->store != NULL)
         candle_store_discard(aggregator->store);
     aggregator->checkpoint_due_ms = 0;
+    aggregator->unsaved_messages = 0;
 }
 
 /* Drops what is in memory and stops consuming until resolve_positions has restored it. */
@@ -159,6 +170,8 @@ static void account_checkpoint(struct aggregator *aggregator, size_t candles)
     metric_add(aggregator->metrics.candles, (int64_t)candles);
     metric_add(aggregator->metrics.checkpoints, 1);
     metric_set(aggregator->metrics.windows, windows);
+    aggregator->wall_offset_us = timestamp_now_us() - timestamp_monotonic_ms() * 1000;
+    aggregator->unsaved_messages = 0;
     if (oldest_watermark != WINDOW_BOOK_NO_TIME)
         metric_set(aggregator->metrics.watermark_delay_ms, (timestamp_now_us() - oldest_watermark) / 1000);
     commit_to_kafka(aggregator);
@@ -190,7 +203,7 @@ int aggregator_time_to_checkpoint_ms(const struct aggregator *aggregator)
 {
     if (aggregator->checkpoint_due_ms == 0)
         return IDLE_POLL_MS;
-    int64_t due_ms = aggregator->checkpoint_due_ms - timestamp_monotonic_ms();
+    int64_t due_ms = aggregator->checkpoint_due_ms - aggregator->now_ms;
     return due_ms > 0 ? (int)due_ms : 0;
 }
 
@@ -327,6 +340,7 @@ static struct group_reader *open_reader(struct aggregator *aggregator, struct er
             .topic = aggregator->settings->shared.kafka_topic,
             .client_id = "tickerflow-aggregator",
             .group = &aggregator->settings->group,
+            .message_bytes = aggregator->kind->message_bytes,
         },
         .seek_timeout_ms = WATERMARK_TIMEOUT_MS,
         .resumes_from = "the state saved in PostgreSQL",
@@ -362,7 +376,7 @@ static bool accept_item(struct aggregator *aggregator, const rd_kafka_message_t 
  * clock) is held in its minute without closing the minutes of the real ones that follow. */
 static int64_t newest_limit_us(const struct aggregator *aggregator, const rd_kafka_message_t *message)
 {
-    int64_t clock_us = timestamp_now_us();
+    int64_t clock_us = aggregator->now_ms * 1000 + aggregator->wall_offset_us;
     rd_kafka_timestamp_type_t type;
     int64_t timestamp_ms = rd_kafka_message_timestamp(message, &type);
     if (timestamp_ms >= 0 && timestamp_ms * 1000 < clock_us)
@@ -370,16 +384,19 @@ static int64_t newest_limit_us(const struct aggregator *aggregator, const rd_kaf
     return clock_us + aggregator->settings->max_ahead_ms * 1000;
 }
 
-static void report_ahead(struct aggregator *aggregator, const rd_kafka_message_t *message, const char *key,
-                         int64_t time_us, int64_t limit_us)
+static void report_ahead(struct aggregator *aggregator, const rd_kafka_message_t *message,
+                         const union book_item *item, int64_t time_us, int64_t limit_us)
 {
     metric_add(aggregator->metrics.ahead, 1);
     int64_t so_far = metric_value(aggregator->metrics.ahead);
-    if (so_far <= 10 || so_far % 1000 == 0)
+    char key[TRADE_PAIR_MAX + 1];
+    if (so_far <= 10 || so_far % 1000 == 0) {
+        aggregator->kind->describe(item, key, sizeof key);
         log_warn("%s of %s at %s/%" PRId32 "@%" PRId64 " is dated %" PRId64 " ms past the clock: held in its minute, "
                  "it moves the watermark no further than aggregator.max_ahead_ms past the clock (%" PRId64 " so far)",
                  aggregator->kind->item, key, rd_kafka_topic_name(message->rkt), message->partition, message->offset,
                  (int64_t)((time_us - limit_us) / 1000 + aggregator->settings->max_ahead_ms), so_far);
+    }
 }
 
 static void refuse(struct aggregator *aggregator, const rd_kafka_message_t *message, const char *why)
@@ -391,10 +408,13 @@ static void refuse(struct aggregator *aggregator, const rd_kafka_message_t *mess
 
 /* Counts (and logs) what the book did with a message read for the first time. */
 static void account_verdict(struct aggregator *aggregator, const struct partition_state *state,
-                            const rd_kafka_message_t *message, const char *key, enum window_verdict verdict,
-                            const struct error *why)
+                            const rd_kafka_message_t *message, const union book_item *item,
+                            enum window_verdict verdict, const struct error *why)
 {
     const struct book_kind *kind = aggregator->kind;
+    char key[TRADE_PAIR_MAX + 1] = "";
+    if (verdict != WINDOW_ACCEPTED) /* named in the logs below */
+        kind->describe(item, key, sizeof key);
     switch (verdict) {
     case WINDOW_TOO_LATE:
         metric_add(aggregator->metrics.late, 1);
@@ -428,9 +448,10 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
         return;
     state->next = message->offset + 1;
     state->changed = true;
-    state->last_message_ms = timestamp_monotonic_ms();
+    aggregator->unsaved_messages++;
+    state->last_message_ms = aggregator->now_ms;
     if (aggregator->checkpoint_due_ms == 0)
-        aggregator->checkpoint_due_ms = timestamp_monotonic_ms() + aggregator->settings->checkpoint_interval_ms;
+        aggregator->checkpoint_due_ms = aggregator->now_ms + aggregator->settings->checkpoint_interval_ms;
     bool first_reading = message->offset >= state->replayed_until;
 
     union book_item item;
@@ -442,13 +463,11 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
         return;
     }
     const struct book_kind *kind = aggregator->kind;
-    char key[TRADE_PAIR_MAX + 1];
-    kind->describe(&item, key, sizeof key);
     /* A replayed message was counted before the restore, and the newest time restored covers
      * it: it must not move the watermark again (the clock has moved on since). */
     int64_t limit_us = first_reading ? newest_limit_us(aggregator, message) : WINDOW_BOOK_NO_TIME;
     if (first_reading && time_us > limit_us)
-        report_ahead(aggregator, message, key, time_us, limit_us);
+        report_ahead(aggregator, message, &item, time_us, limit_us);
     enum window_verdict verdict;
     if (kind->add(state->book, &item, message->offset, limit_us, &verdict, &err) < 0) {
         log_error("cannot add the message at %" PRId32 "@%" PRId64 ": %s; restoring from PostgreSQL",
@@ -458,7 +477,7 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
     }
     state->newest_at_last_us = kind->newest_us(state->book);
     if (first_reading)
-        account_verdict(aggregator, state, message, key, verdict, &err);
+        account_verdict(aggregator, state, message, &item, verdict, &err);
 }
 
 /* A partition silent for aggregator.idle_timeout_ms moves on in event time like the clock
@@ -466,7 +485,7 @@ static void handle_message(struct aggregator *aggregator, const rd_kafka_message
  * close. The advanced time is checkpointed like any other, so a restart keeps it. */
 static void advance_idle_partitions(struct aggregator *aggregator)
 {
-    int64_t now_ms = timestamp_monotonic_ms();
+    int64_t now_ms = aggregator->now_ms;
     int64_t idle_ms = aggregator->settings->idle_timeout_ms;
     for (size_t i = 0; idle_ms > 0 && i < aggregator->partition_count; i++) {
         struct partition_state *state = &aggregator->partitions[i];
@@ -489,11 +508,15 @@ static void advance_idle_partitions(struct aggregator *aggregator)
 int aggregator_poll(struct aggregator *aggregator, int timeout_ms, struct error *err)
 {
     rd_kafka_message_t *message;
-    if (group_reader_poll(aggregator->reader, timeout_ms, &message, err) < 0)
+    int rc = group_reader_poll(aggregator->reader, timeout_ms, &message, err);
+    aggregator->now_ms = timestamp_monotonic_ms();
+    if (rc < 0)
         return -1;
     if (message == NULL) {
         if (group_reader_resumed(aggregator->reader))
             advance_idle_partitions(aggregator);
+        if (aggregator->unsaved_messages >= CAUGHT_UP_CHECKPOINT_MESSAGES && group_reader_caught_up(aggregator->reader))
+            aggregator->checkpoint_due_ms = aggregator->now_ms;
         return 0;
     }
     handle_message(aggregator, message);
@@ -520,7 +543,8 @@ struct aggregator *aggregator_open(const struct aggregator_settings *settings, s
     aggregator->rules = (struct window_rules){WINDOW_LENGTH_US, settings->out_of_orderness_ms * 1000,
                                               settings->allowed_lateness_ms * 1000, (size_t)settings->max_tickers,
                                               (size_t)settings->max_held_ticks};
-    aggregator->last_report_ms = timestamp_monotonic_ms();
+    aggregator->now_ms = aggregator->last_report_ms = timestamp_monotonic_ms();
+    aggregator->wall_offset_us = timestamp_now_us() - aggregator->now_ms * 1000;
     aggregator->metrics = (struct aggregator_metrics){
         .ticks = metrics_counter("tickerflow_aggregator_ticks_total", "Ticks (trades, for aggregator.kind trades) applied to a one-minute window"),
         .late = metrics_counter("tickerflow_aggregator_late_ticks_total",
@@ -575,7 +599,7 @@ static struct totals current_totals(const struct aggregator *aggregator)
 
 void aggregator_report(struct aggregator *aggregator)
 {
-    int64_t now_ms = timestamp_monotonic_ms();
+    int64_t now_ms = aggregator->now_ms;
     if (now_ms - aggregator->last_report_ms < REPORT_INTERVAL_MS)
         return;
     struct totals t = current_totals(aggregator), *r = &aggregator->reported;

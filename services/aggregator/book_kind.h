@@ -29,6 +29,7 @@ struct book_kind {
     const char *item; /* "tick", "trade": for logs */
     const char *keys_name; /* "tickers", "pairs": what items are grouped by, for logs */
     const char *rows; /* what a checkpoint writes, for logs: "candles_1m" */
+    int message_bytes; /* a message's usual size on the wire (sizes the consumer's fetches) */
     /* Strictly decodes one message; sets *time_us to its event time. */
     int (*decode)(const void *payload, size_t length, union book_item *item, int64_t *time_us, struct error *err);
     /* The item's key (ticker name, currency pair), for logs. */

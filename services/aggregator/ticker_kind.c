@@ -97,7 +97,7 @@ static size_t keys(const void *book)
 }
 
 const struct book_kind TICKER_KIND = {
-    .name = "tickers", .item = "tick", .keys_name = "tickers", .rows = "candles_1m",
+    .name = "tickers", .item = "tick", .keys_name = "tickers", .message_bytes = 100, .rows = "candles_1m",
     .decode = decode, .describe = describe, .create = create, .destroy = destroy, .add = add,
     .restore_anchor = restore_anchor, .flush = flush, .advance_newest = advance_newest, .newest_us = newest_us,
     .watermark_us = watermark_us, .replay_offset = replay_offset, .windows = windows, .held = held, .keys = keys,

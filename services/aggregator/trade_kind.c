@@ -93,7 +93,7 @@ static size_t keys(const void *book)
 }
 
 const struct book_kind TRADE_KIND = {
-    .name = "trades", .item = "trade", .keys_name = "pairs", .rows = "candlesticks and volumes",
+    .name = "trades", .item = "trade", .keys_name = "pairs", .message_bytes = 250, .rows = "candlesticks and volumes",
     .decode = decode, .describe = describe, .create = create, .destroy = destroy, .add = add,
     .restore_anchor = restore_anchor, .flush = flush, .advance_newest = advance_newest, .newest_us = newest_us,
     .watermark_us = watermark_us, .replay_offset = replay_offset, .windows = windows, .held = held, .keys = keys,

@@ -317,6 +317,7 @@ static struct group_reader *open_reader(struct bridge *bridge, struct error *err
             .topic = bridge->settings->shared.kafka_topic,
             .client_id = "tickerflow-bridge",
             .group = &bridge->settings->group,
+            .message_bytes = bridge->format->message_bytes,
         },
         .seek_timeout_ms = COMMITTED_TIMEOUT_MS,
         .resumes_from = "the positions stored in PostgreSQL",

@@ -20,6 +20,7 @@
 struct row_format {
     const char *kind;  /* the value of bridge.kind: "tickers", "trades" */
     const char *table; /* what its rows go into */
+    int message_bytes; /* a message's usual size on the wire (sizes the consumer's fetches) */
     const char *copy_sql;
     const char *header; /* COPY data starts with it (binary COPY), NULL for none */
     size_t header_length;

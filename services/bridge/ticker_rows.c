@@ -56,7 +56,7 @@ static int encode_row(const char *payload, size_t length, char *row, struct erro
 
 const struct row_format TICKER_ROWS = {
     .kind = "tickers",
-    .table = "records",
+    .table = "records", .message_bytes = 100,
     .copy_sql = "COPY records (name, time, value) FROM STDIN (FORMAT binary)",
     .header = HEADER,
     .header_length = sizeof HEADER,

@@ -28,7 +28,7 @@ static int encode_row(const char *payload, size_t length, char *row, struct erro
 
 const struct row_format TRADE_ROWS = {
     .kind = "trades",
-    .table = "trades",
+    .table = "trades", .message_bytes = 250,
     .copy_sql = "COPY trades (exchange, base, quote, direction, price, volume, price_usd, time, trade_id) FROM STDIN",
     .encode_row = encode_row,
 };
