@@ -25,8 +25,7 @@ struct pair_windows {
 };
 
 struct trade_book {
-    struct window_rules rules;
-    int64_t newest_us;
+    struct window_clock clock;
     struct pair_windows *pairs;
     size_t pair_count, pair_capacity;
     size_t held_trades;
@@ -34,17 +33,15 @@ struct trade_book {
 
 struct trade_book *trade_book_new(const struct window_rules *rules, struct error *err)
 {
-    if (rules->length_us <= 0 || rules->out_of_orderness_us < 0 || rules->allowed_lateness_us < 0) {
-        error_set(err, "window length must be positive, out-of-orderness and lateness not negative");
+    struct window_clock clock;
+    if (window_clock_init(&clock, rules, err) < 0)
         return NULL;
-    }
     struct trade_book *book = calloc(1, sizeof *book);
     if (book == NULL) {
         error_set(err, "out of memory");
         return NULL;
     }
-    book->rules = *rules;
-    book->newest_us = WINDOW_BOOK_NO_TIME;
+    book->clock = clock;
     return book;
 }
 
@@ -58,36 +55,21 @@ void trade_book_destroy(struct trade_book *book)
     free(book);
 }
 
-/* ---- time (the rules of window_book.h) ---------------------------------------------------- */
+/* ---- time (window_clock.h, as window_book's) ---------------------------------------------- */
 
 int64_t trade_book_newest_us(const struct trade_book *book)
 {
-    return book->newest_us;
+    return book->clock.newest_us;
 }
 
 int64_t trade_book_watermark_us(const struct trade_book *book)
 {
-    return book->newest_us == WINDOW_BOOK_NO_TIME ? WINDOW_BOOK_NO_TIME
-                                                  : book->newest_us - book->rules.out_of_orderness_us;
-}
-
-static bool is_closed(const struct trade_book *book, int64_t start_us)
-{
-    int64_t watermark = trade_book_watermark_us(book);
-    return watermark != WINDOW_BOOK_NO_TIME && start_us + book->rules.length_us <= watermark;
-}
-
-static bool is_purged(const struct trade_book *book, int64_t start_us)
-{
-    int64_t watermark = trade_book_watermark_us(book);
-    return watermark != WINDOW_BOOK_NO_TIME &&
-           start_us + book->rules.length_us + book->rules.allowed_lateness_us <= watermark;
+    return window_clock_watermark(&book->clock);
 }
 
 void trade_book_advance_newest(struct trade_book *book, int64_t newest_event_us)
 {
-    if (book->newest_us == WINDOW_BOOK_NO_TIME || newest_event_us > book->newest_us)
-        book->newest_us = newest_event_us;
+    window_clock_advance(&book->clock, newest_event_us);
 }
 
 /* ---- pairs and windows ---------------------------------------------------------------------- */
@@ -154,7 +136,7 @@ static struct trade_window *window_at(const struct trade_book *book, struct pair
     *window = (struct trade_window){.oldest_offset = INT64_MAX};
     snprintf(window->candle.pair, sizeof window->candle.pair, "%s", pair->pair);
     window->candle.start_us = start_us;
-    window->candle.end_us = start_us + book->rules.length_us;
+    window->candle.end_us = start_us + book->clock.rules.length_us;
     window->candle.volume_buy = window->candle.volume_sell = decimal_zero(0);
     pair->count++;
     return window;
@@ -210,8 +192,8 @@ int trade_book_add(struct trade_book *book, const struct trade *trade, int64_t o
 {
     int64_t time_us = trade->timestamp_ms * 1000;
     int64_t moves_to_us = time_us < newest_limit_us ? time_us : newest_limit_us;
-    int64_t start_us = candle_window_start(time_us, book->rules.length_us);
-    if (is_purged(book, start_us)) {
+    int64_t start_us = candle_window_start(time_us, book->clock.rules.length_us);
+    if (window_clock_purged(&book->clock, start_us)) {
         *verdict = WINDOW_TOO_LATE;
         return 0;
     }
@@ -219,7 +201,7 @@ int trade_book_add(struct trade_book *book, const struct trade *trade, int64_t o
     trade_pair(trade, name);
     uint32_t hash = hash_pair(name);
     struct pair_windows *pair = find_pair(book, name, hash);
-    const struct window_rules *rules = &book->rules;
+    const struct window_rules *rules = &book->clock.rules;
     if ((pair == NULL && rules->max_tickers > 0 && book->pair_count >= rules->max_tickers) ||
         (rules->max_ticks > 0 && book->held_trades >= rules->max_ticks)) {
         trade_book_advance_newest(book, moves_to_us); /* a full book goes on closing windows */
@@ -254,7 +236,7 @@ int trade_book_flush(struct trade_book *book, trade_candle_fn *on_candle, void *
 {
     for (size_t i = 0; i < book->pair_count; i++) {
         struct pair_windows *pair = &book->pairs[i];
-        for (size_t w = 0; w < pair->count && is_closed(book, pair->windows[w].candle.start_us); w++) {
+        for (size_t w = 0; w < pair->count && window_clock_closed(&book->clock, pair->windows[w].candle.start_us); w++) {
             struct trade_window *window = &pair->windows[w];
             if (!window->dirty)
                 continue;
@@ -264,7 +246,7 @@ int trade_book_flush(struct trade_book *book, trade_candle_fn *on_candle, void *
             window->dirty = false;
         }
         size_t purged = 0;
-        while (purged < pair->count && is_purged(book, pair->windows[purged].candle.start_us))
+        while (purged < pair->count && window_clock_purged(&book->clock, pair->windows[purged].candle.start_us))
             book->held_trades -= (size_t)pair->windows[purged++].candle.trades;
         memmove(pair->windows, &pair->windows[purged], (pair->count - purged) * sizeof *pair->windows);
         pair->count -= purged;

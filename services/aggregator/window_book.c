@@ -31,8 +31,7 @@ struct ticker_windows {
 };
 
 struct window_book {
-    struct window_rules rules;
-    int64_t newest_us;
+    struct window_clock clock;
     struct ticker_windows **tickers; /* in order of first appearance */
     size_t ticker_count, ticker_capacity;
     size_t *slots; /* open addressing by name hash: index + 1 into tickers, 0 = empty */
@@ -42,17 +41,15 @@ struct window_book {
 
 struct window_book *window_book_new(const struct window_rules *rules, struct error *err)
 {
-    if (rules->length_us <= 0 || rules->out_of_orderness_us < 0 || rules->allowed_lateness_us < 0) {
-        error_set(err, "window length must be positive, out-of-orderness and lateness not negative");
+    struct window_clock clock;
+    if (window_clock_init(&clock, rules, err) < 0)
         return NULL;
-    }
     struct window_book *book = calloc(1, sizeof *book);
     if (book == NULL) {
         error_set(err, "out of memory");
         return NULL;
     }
-    book->rules = *rules;
-    book->newest_us = WINDOW_BOOK_NO_TIME;
+    book->clock = clock;
     return book;
 }
 
@@ -154,40 +151,34 @@ static struct ticker_windows *ticker_named(struct window_book *book, const char 
 
 static int64_t window_start(const struct window_book *book, int64_t time_us)
 {
-    return candle_window_start(time_us, book->rules.length_us);
+    return candle_window_start(time_us, book->clock.rules.length_us);
 }
 
 int64_t window_book_newest_us(const struct window_book *book)
 {
-    return book->newest_us;
+    return book->clock.newest_us;
 }
 
 int64_t window_book_watermark_us(const struct window_book *book)
 {
-    if (book->newest_us == WINDOW_BOOK_NO_TIME)
-        return WINDOW_BOOK_NO_TIME;
-    return book->newest_us - book->rules.out_of_orderness_us;
+    return window_clock_watermark(&book->clock);
 }
 
 static bool is_closed(const struct window_book *book, int64_t start_us)
 {
-    int64_t watermark = window_book_watermark_us(book);
-    return watermark != WINDOW_BOOK_NO_TIME && start_us + book->rules.length_us <= watermark;
+    return window_clock_closed(&book->clock, start_us);
 }
 
 static bool is_purged(const struct window_book *book, int64_t start_us)
 {
-    int64_t watermark = window_book_watermark_us(book);
-    return watermark != WINDOW_BOOK_NO_TIME &&
-           start_us + book->rules.length_us + book->rules.allowed_lateness_us <= watermark;
+    return window_clock_purged(&book->clock, start_us);
 }
 
 /* ---- restoring -------------------------------------------------------------------------- */
 
 void window_book_advance_newest(struct window_book *book, int64_t newest_event_us)
 {
-    if (book->newest_us == WINDOW_BOOK_NO_TIME || newest_event_us > book->newest_us)
-        book->newest_us = newest_event_us;
+    window_clock_advance(&book->clock, newest_event_us);
 }
 
 int window_book_restore_anchor(struct window_book *book, const char *name, int64_t time_us, int32_t value,
@@ -261,7 +252,7 @@ int window_book_add(struct window_book *book, const struct ticker *tick, int64_t
         return 0;
     }
     struct ticker_windows *ticker = find_ticker(book, tick->name);
-    const struct window_rules *rules = &book->rules;
+    const struct window_rules *rules = &book->clock.rules;
     if ((ticker == NULL && rules->max_tickers > 0 && book->ticker_count >= rules->max_tickers) ||
         (rules->max_ticks > 0 && book->held_ticks >= rules->max_ticks)) {
         /* Its time still moves the watermark: a full book must go on closing and purging
@@ -304,7 +295,7 @@ static void compute_candle(const struct window_book *book, const struct ticker_w
                            struct candle *candle)
 {
     const struct window *window = &ticker->windows[position];
-    candle_start(candle, ticker->name, window->start_us, book->rules.length_us);
+    candle_start(candle, ticker->name, window->start_us, book->clock.rules.length_us);
     const struct tick *before = tick_before(ticker, position);
     for (size_t i = 0; i < window->count; i++) {
         candle_add(candle, window->ticks[i].value, before != NULL ? &before->value : NULL);

@@ -35,20 +35,7 @@
 #include "candle.h"
 #include "error.h"
 #include "ticker.h"
-
-/* No event seen yet: the watermark is below every event time. */
-#define WINDOW_BOOK_NO_TIME INT64_MIN
-
-struct window_rules {
-    int64_t length_us;             /* 60,000,000 for one-minute candles */
-    int64_t out_of_orderness_us;   /* how far the watermark trails the newest event */
-    int64_t allowed_lateness_us;   /* how long a closed window still takes corrections */
-    /* Memory bounds (0: none). A window keeps its ticks (a late one may land anywhere in
-     * it), and the book every ticker it has seen (its anchor), so a flood of ticks or of
-     * new names would grow it without them. */
-    size_t max_tickers;            /* distinct tickers held */
-    size_t max_ticks;              /* ticks held, over all windows */
-};
+#include "window_clock.h"
 
 enum window_verdict {
     WINDOW_ACCEPTED,

@@ -236,7 +236,7 @@ static void answer_tickers(struct history_store *store, struct query_job *job)
         json_text_time(strtoll(PQgetvalue(result, row, 2), NULL, 10), time_text);
         /* Stored names passed the bridge's validation: [A-Za-z0-9_] only. */
         json_text_append(&text, "%s{\"name\":\"%s\",\"value\":%s,\"time\":\"%s\"}", row ? "," : "",
-                    PQgetvalue(result, row, 0), PQgetvalue(result, row, 1), time_text);
+                         PQgetvalue(result, row, 0), PQgetvalue(result, row, 1), time_text);
     }
     json_text_append(&text, "]}");
     PQclear(result);
@@ -248,7 +248,8 @@ static void answer_tickers(struct history_store *store, struct query_job *job)
 static bool answer_if_unknown(struct history_store *store, struct query_job *job)
 {
     const char *const params[] = {job->history.name};
-    PGresult *result = history_store_query(store, job->route == API_ROUTE_CANDLES ? CANDLES_EXIST_SQL : EXISTS_SQL, 1, params);
+    const char *sql = job->route == API_ROUTE_CANDLES ? CANDLES_EXIST_SQL : EXISTS_SQL;
+    PGresult *result = history_store_query(store, sql, 1, params);
     if (result == NULL) {
         query_job_fail(job, 503, "database unavailable");
         return true;
@@ -344,13 +345,13 @@ static void answer_downsampled(struct history_store *store, struct query_job *jo
         snprintf(position, sizeof position, "\"%s\"", time_text);
     }
     json_text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"bucket_us\":%" PRId64 ",\"buckets\":[",
-                job->history.name, position, grid.width_us);
+                     job->history.name, position, grid.width_us);
     for (int row = 0; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
         json_text_time(strtoll(PQgetvalue(result, row, 0), NULL, 10), time_text);
         json_text_append(&text, "%s{\"time\":\"%s\",\"min\":%s,\"max\":%s,\"last\":%s,\"count\":%s}", row ? "," : "",
-                    time_text, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2), PQgetvalue(result, row, 3),
-                    PQgetvalue(result, row, 4));
+                         time_text, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2), PQgetvalue(result, row, 3),
+                         PQgetvalue(result, row, 4));
     }
     json_text_append(&text, "]}");
     PQclear(result);
@@ -385,12 +386,12 @@ static void answer_history(struct history_store *store, struct query_job *job)
         snprintf(position, sizeof position, "\"%s\"", time_text);
     }
     json_text_append(&text, "{\"name\":\"%s\",\"position\":%s,\"truncated\":%s,\"points\":[", query->name, position,
-                truncated ? "true" : "false");
+                     truncated ? "true" : "false");
     for (int row = first; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
         json_text_time(strtoll(PQgetvalue(result, row, 1), NULL, 10), time_text);
         json_text_append(&text, "%s{\"time\":\"%s\",\"value\":%s}", row > first ? "," : "", time_text,
-                    PQgetvalue(result, row, 0));
+                         PQgetvalue(result, row, 0));
     }
     json_text_append(&text, "]}");
     PQclear(result);
@@ -413,18 +414,18 @@ static void answer_candles(struct history_store *store, struct query_job *job)
         return;
     struct json_text text = {0};
     json_text_append(&text, "{\"name\":\"%s\",\"interval\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"candles\":[",
-                query->name, query->interval, from_text, to_text);
+                     query->name, query->interval, from_text, to_text);
     for (int row = 0; row < PQntuples(result); row++) {
         int64_t start_us = strtoll(PQgetvalue(result, row, 0), NULL, 10);
         char start[TIMESTAMP_TEXT_SIZE], end[TIMESTAMP_TEXT_SIZE];
         json_text_time(start_us, start);
         json_text_time(start_us + query->interval_s * 1000000, end);
         json_text_append(&text,
-                    "%s{\"start\":\"%s\",\"end\":\"%s\",\"open\":%s,\"high\":%s,\"low\":%s,\"close\":%s,"
-                    "\"up_moves\":%s,\"down_moves\":%s,\"ticks\":%s}",
-                    row ? "," : "", start, end, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2),
-                    PQgetvalue(result, row, 3), PQgetvalue(result, row, 4), PQgetvalue(result, row, 5),
-                    PQgetvalue(result, row, 6), PQgetvalue(result, row, 7));
+                         "%s{\"start\":\"%s\",\"end\":\"%s\",\"open\":%s,\"high\":%s,\"low\":%s,\"close\":%s,"
+                         "\"up_moves\":%s,\"down_moves\":%s,\"ticks\":%s}",
+                         row ? "," : "", start, end, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2),
+                         PQgetvalue(result, row, 3), PQgetvalue(result, row, 4), PQgetvalue(result, row, 5),
+                         PQgetvalue(result, row, 6), PQgetvalue(result, row, 7));
     }
     json_text_append(&text, "]}");
     PQclear(result);
