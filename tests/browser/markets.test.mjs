@@ -70,15 +70,15 @@ test('a pair\'s view draws /candles\' candlesticks and volumes, then a new trade
 
   // A trade now, at a price no sample trade has: the page shows it within its refresh.
   const now = Date.now();
-  const trade = `{"exchange":"binance","base":"bitcoin","quote":"tether","direction":"buy","price":123456.78,` +
+  const trade = `{"exchange":"binance","base":"bitcoin","quote":"tether","direction":"buy","price":97699.99,` +
     `"volume":0.5000,"timestamp":${now},"tradeId":1}`;
   await produceLines(stack.topic, [`bitcoin/tether\t${trade}`]);
-  await waitFor('the new trade shown', async () => (await page.locator('#market-price').textContent()) === '123456.78',
+  await waitFor('the new trade shown', async () => (await page.locator('#market-price').textContent()) === '97699.99',
     { timeoutMs: 15000 });
-  assert.equal(await page.locator('#market-trades tr').first().locator('td').nth(2).textContent(), '123456.78');
+  assert.equal(await page.locator('#market-trades tr').first().locator('td').nth(2).textContent(), '97699.99');
   await waitFor('the newest bucket holds it, live', () => page.evaluate(() => {
     const last = window.tickerflow.marketView.candles().at(-1);
-    return last.live && Number(last.close) === 123456.78 && Number(last.high) === 123456.78;
+    return last.live && Number(last.close) === 97699.99 && Number(last.high) === 97699.99;
   }), { timeoutMs: 10000 });
   mkdirSync(join(buildDir, 'screenshots'), { recursive: true });
   await page.locator('#market-view').screenshot({ path: join(buildDir, 'screenshots', 'market.png') });
