@@ -12,6 +12,7 @@ import {
   waitFor,
   test,
 } from '../lib/harness.mjs';
+import { startTradeFeedServer } from '../lib/trade-feed-server.mjs';
 
 requireServices();
 
@@ -172,9 +173,17 @@ test('every dashboard query runs: SQL against the real schema and candles, metri
     target.rawSql.includes('candles_rollup(')).target.rawSql, '5m');
   assert.equal(fives.length, 4);
 
+  // And a trade producer reading a live feed (our stand-in server), whose metrics the trade
+  // feed panel charts.
+  const feed = await startTradeFeedServer();
+  ports['trade-producer'] = await freePort();
+  daemons.push(startDaemon('producer', ['--source', 'trades', '--url', feed.url('/trades/binance'), '--admin-port',
+    String(ports['trade-producer'])], { env: tradesEnv, label: 'grafana-trade-producer' }));
+  await feed.connected(1);
+
   // Every metric a Prometheus query names is on some daemon's /metrics.
   const served = new Set();
-  for (const daemon of ['producer', 'bridge', 'api', 'aggregator']) {
+  for (const daemon of ['producer', 'bridge', 'api', 'aggregator', 'trade-producer']) {
     const text = await waitFor(`${daemon} /metrics`, async () => {
       const response = await fetch(`http://127.0.0.1:${ports[daemon]}/metrics`);
       return response.ok ? response.text() : null;
@@ -189,4 +198,5 @@ test('every dashboard query runs: SQL against the real schema and candles, metri
     for (const name of names) assert.ok(served.has(name), `${panel.title}: ${name} is served`);
   }
   for (const daemon of daemons) assert.equal(await daemon.stop(), 0);
+  await feed.stop();
 });
