@@ -186,13 +186,15 @@ test('the sample replays faster than recorded, dated now, every line a valid tra
   const producer = startDaemon('producer', ['--source', 'trades', '--replay', SAMPLE, '--speed', '3600', '--dry-run'],
     { label: 'replay-producer', captureStdout: true });
   const startedMs = Date.now();
+  const sample = (await import('node:fs')).readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
   try {
-    // The sample holds an hour: at 3600x a pass takes about a second.
-    await waitFor('a second pass', () => producer.log().includes('replaying') && producer.log().includes('again'), { timeoutMs: 20000 });
+    // The sample holds an hour: at 3600x a pass takes about a second. Wait for trades of the
+    // second pass on stdout (its log line comes before its first trade is due).
+    await waitFor('a second pass', () => producer.stdout.split('\n').length > sample.length + 10, { timeoutMs: 20000 });
+    assert.match(producer.log(), /replaying \S+ again/);
     assert.equal(await producer.stop(), 0);
     const lines = producer.stdout.split('\n').filter((l) => l !== '');
     const trades = lines.map((l) => JSON.parse(l));
-    const sample = (await import('node:fs')).readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
     assert.ok(trades.length > sample.length, `${trades.length} trades printed: more than one pass of ${sample.length}`);
     // The first pass is the file itself, dated now: same text but for the timestamp.
     const undated = (l) => l.replace(/"timestamp":\d+/, '');
