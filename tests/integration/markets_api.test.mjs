@@ -29,7 +29,8 @@ test('GET /api/markets: every pair with its last price, 24 h change and volumes,
   assert.deepEqual(body.markets.map((m) => [m.pair, m.base, m.quote, m.price, m.volume_24h, m.volume_buy_24h,
     String(m.trades_24h), m.change_24h]), expected);
   for (const m of body.markets) {
-    assert.ok(Math.abs(Date.parse(m.time) - (Date.now() - 150000)) < 90000, `${m.pair} last traded about 2 minutes ago`);
+    const age = Date.now() - Date.parse(m.time);
+    assert.ok(age > 100000 && age < 300000, `${m.pair} last traded 2 to 3 minutes before the stack started (${age} ms ago)`);
     assert.ok(Number.isFinite(Number(m.change_24h_percent)));
   }
 });

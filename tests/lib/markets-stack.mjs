@@ -12,8 +12,8 @@ export const SAMPLE = join(root, 'services', 'producer', 'samples', 'trades-samp
 export async function startMarketsStack(prefix) {
   const db = createDatabase(prefix);
   const topic = createTopic(prefix, 3);
-  // The last trade half a second before a minute's end: the aggregator's idle partitions
-  // then close that minute 2.5 s after it, not up to a minute later.
+  // The last trade 2 to 3 minutes ago, half a second before a minute's end: the aggregator's
+  // idle partitions then close that minute 2.5 s after it, not up to a minute later.
   const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
   const last = JSON.parse(lines[lines.length - 1]).timestamp;
   const shift = Math.floor((Date.now() - 180000) / 60000) * 60000 + 59500 - last;
