@@ -357,3 +357,31 @@ int flat_json_string(const struct json_member *member, char *out, size_t out_siz
         return error_wrap(err, "'%s'", member->name);
     return 0;
 }
+
+int flat_json_integer(const struct json_member *member, int64_t *out, struct error *err)
+{
+    if (member->kind != JSON_NUMBER)
+        return error_set(err, "field '%s' must be an integer", member->name);
+    /* flat_json_parse checked the number's grammar: an optional '-', then digits, and a
+     * fraction or exponent, which an integer must not have. */
+    const char *digit = member->raw, *end = member->raw + member->raw_length;
+    bool negative = digit < end && *digit == '-';
+    digit += negative;
+    if (digit == end)
+        return error_set(err, "field '%s' must be an integer", member->name);
+    uint64_t magnitude = 0, limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    bool overflow = false;
+    for (; digit < end; digit++) {
+        if (*digit < '0' || *digit > '9')
+            return error_set(err, "field '%s' must be an integer", member->name);
+        unsigned value = (unsigned)(*digit - '0');
+        if (magnitude > (limit - value) / 10)
+            overflow = true; /* keep reading: a fraction after it still makes it no integer */
+        else
+            magnitude = magnitude * 10 + value;
+    }
+    if (overflow)
+        return error_set(err, "field '%s' is outside the 64-bit range", member->name);
+    *out = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
+    return 0;
+}

@@ -13,6 +13,7 @@
 #define TICKERFLOW_FLAT_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -57,5 +58,9 @@ const struct json_member *flat_json_find(const struct flat_json *object, const c
 /* A string member's decoded text into `out` (out_size bytes, NUL-terminated). Fails when
  * it does not fit or contains a NUL (U+0000). */
 int flat_json_string(const struct json_member *member, char *out, size_t out_size, struct error *err);
+
+/* A number member that is an integer (no fraction, no exponent) within int64, read exactly.
+ * Fails with "field 'x' must be an integer" or "field 'x' is outside the 64-bit range". */
+int flat_json_integer(const struct json_member *member, int64_t *out, struct error *err);
 
 #endif

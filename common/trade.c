@@ -1,6 +1,5 @@
 #include "trade.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,35 +122,6 @@ static int number_field(const struct json_member *member, char *out, bool positi
     return 0;
 }
 
-/* A JSON integer (no fraction, no exponent) within int64. */
-static int integer_field(const struct json_member *member, int64_t *out, struct error *err)
-{
-    if (member->kind != JSON_NUMBER)
-        return error_set(err, "field '%s' must be an integer", member->name);
-    /* flat_json_parse checked the number's grammar: an optional '-', then digits, and a
-     * fraction or exponent, which an integer must not have. */
-    const char *digit = member->raw, *end = member->raw + member->raw_length;
-    bool negative = digit < end && *digit == '-';
-    digit += negative;
-    if (digit == end)
-        return error_set(err, "field '%s' must be an integer", member->name);
-    uint64_t magnitude = 0, limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    bool overflow = false;
-    for (; digit < end; digit++) {
-        if (*digit < '0' || *digit > '9')
-            return error_set(err, "field '%s' must be an integer", member->name);
-        unsigned value = (unsigned)(*digit - '0');
-        if (magnitude > (limit - value) / 10)
-            overflow = true; /* keep reading: a fraction after it still makes it no integer */
-        else
-            magnitude = magnitude * 10 + value;
-    }
-    if (overflow)
-        return error_set(err, "field '%s' is outside the 64-bit range", member->name);
-    *out = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
-    return 0;
-}
-
 enum field { EXCHANGE, BASE, QUOTE, DIRECTION, PRICE, VOLUME, TIMESTAMP, PRICE_USD, TRADE_ID, FIELD_COUNT };
 static const char *const FIELDS[FIELD_COUNT] = {"exchange", "base", "quote", "direction", "price", "volume",
                                                 "timestamp", "priceUsd", "tradeId"};
@@ -199,7 +169,7 @@ int trade_decode(const char *data, size_t length, struct trade *trade, struct er
         string_field(fields[DIRECTION], direction, sizeof direction, err) < 0 ||
         number_field(fields[PRICE], trade->price, true, err) < 0 ||
         number_field(fields[VOLUME], trade->volume, false, err) < 0 ||
-        integer_field(fields[TIMESTAMP], &trade->timestamp_ms, err) < 0)
+        flat_json_integer(fields[TIMESTAMP], &trade->timestamp_ms, err) < 0)
         return -1;
     if (strcmp(direction, "buy") == 0)
         trade->direction = TRADE_BUY;
@@ -212,7 +182,7 @@ int trade_decode(const char *data, size_t length, struct trade *trade, struct er
         number_field(price_usd, trade->price_usd, false, err) < 0)
         return -1;
     const struct json_member *trade_id = fields[TRADE_ID];
-    if (trade_id != NULL && integer_field(trade_id, &trade->trade_id, err) < 0)
+    if (trade_id != NULL && flat_json_integer(trade_id, &trade->trade_id, err) < 0)
         return -1;
     if (trade_id != NULL && trade->trade_id < 0)
         return error_set(err, "field 'tradeId' must not be negative");

@@ -46,21 +46,9 @@ static int string_text(const struct json_member *member, const char *name, char 
 
 static int integer_of(const struct json_member *member, const char *name, int64_t *out, struct error *err)
 {
-    if (member == NULL || member->kind != JSON_NUMBER)
-        return error_set(err, "field '%s' must be an integer", name);
-    char text[24];
-    if (member->raw_length >= sizeof text)
-        return error_set(err, "field '%s' must be an integer", name);
-    memcpy(text, member->raw, member->raw_length);
-    text[member->raw_length] = '\0';
-    if (strpbrk(text, ".eE") != NULL)
-        return error_set(err, "field '%s' must be an integer", name);
-    char *end;
-    long long value = strtoll(text, &end, 10);
-    if (*end != '\0')
-        return error_set(err, "field '%s' must be an integer", name);
-    *out = value;
-    return 0;
+    if (member == NULL)
+        return error_set(err, "missing field '%s'", name);
+    return flat_json_integer(member, out, err);
 }
 
 static enum feed_result coincap_frame(const char *frame, size_t length, const char *exchange, struct trade *trade,

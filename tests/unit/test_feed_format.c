@@ -71,6 +71,15 @@ static void a_binance_trade_maps_its_symbol_and_aggressor(void **unused)
     const char no_maker[] = "{\"e\":\"trade\",\"s\":\"BTCUSDT\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1764000000000}";
     assert_int_equal(parse(FEED_BINANCE, no_maker, &trade, &err), FEED_INVALID);
     assert_non_null(strstr(err.message, "'m'"));
+    /* Ids beyond 64 bits, or with a fraction, are refused, not clamped or truncated. */
+    const char huge_id[] = "{\"e\":\"trade\",\"s\":\"BTCUSDT\",\"t\":99999999999999999999,\"p\":\"1\",\"q\":\"1\","
+                           "\"T\":1764000000000,\"m\":true}";
+    assert_int_equal(parse(FEED_BINANCE, huge_id, &trade, &err), FEED_INVALID);
+    assert_non_null(strstr(err.message, "field 't' is outside the 64-bit range"));
+    const char fraction_time[] = "{\"e\":\"trade\",\"s\":\"BTCUSDT\",\"t\":1,\"p\":\"1\",\"q\":\"1\","
+                                 "\"T\":1764000000000.5,\"m\":true}";
+    assert_int_equal(parse(FEED_BINANCE, fraction_time, &trade, &err), FEED_INVALID);
+    assert_non_null(strstr(err.message, "field 'T' must be an integer"));
     char base[TRADE_NAME_MAX + 1], quote[TRADE_NAME_MAX + 1];
     assert_int_equal(feed_binance_symbol("PEPEUSDC", base, quote, &err), 0);
     assert_string_equal(base, "pepe");
