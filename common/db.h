@@ -20,7 +20,7 @@ extern const char DB_SCHEMA_SQL[];
 /* The schema version this build needs; tickerflow-migrate records it in schema_version
  * after applying db/init.sql. Raise it with every change to db/init.sql that a daemon
  * depends on. */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 /* Opens a connection (5 s connect timeout) named `application` in pg_stat_activity.
  * Returns NULL with err set: ERROR_PERMANENT when the server answered and refused (a

@@ -214,6 +214,14 @@ CREATE TABLE IF NOT EXISTS trades (
 -- A pair's trades over a range, and its latest ones.
 CREATE INDEX IF NOT EXISTS trades_pair_time_idx ON trades (currency_pair, time);
 
+-- Version 5: each trade's place in the topic (its partition and offset, written by the
+-- bridge with the row). A pair's trades are keyed to one partition, so their offsets give
+-- the order the stream delivers them in: the positions that WebSocket subscriptions to a pair
+-- resume from (docs/api.md). NULL for trades stored by an earlier version.
+ALTER TABLE trades ADD COLUMN IF NOT EXISTS kafka_partition INTEGER;
+ALTER TABLE trades ADD COLUMN IF NOT EXISTS kafka_offset BIGINT;
+CREATE INDEX IF NOT EXISTS trades_pair_offset_idx ON trades (currency_pair, kafka_offset);
+
 -- Per currency pair and minute, written only by an aggregator of kind trades
 -- (aggregator.kind): event-time windows [ts_start, ts_end) aligned to the Unix epoch, with
 -- the watermark rules of candles_1m. The price of the window's first and last trade (in

@@ -23,6 +23,7 @@ const live = new LiveConnection({
     if (message.type === 'tick') board.onTick(message);
     tickerView.onMessage(message);
     candleView.onMessage(message);
+    marketView.onMessage(message);
   },
 });
 
@@ -51,7 +52,7 @@ const marketView = new MarketView({
   section: $('market-view'), name: $('market-name'), price: $('market-price'), time: $('market-time'),
   interval: $('market-interval'), status: $('market-status'), candles: $('market-candles'), volume: $('market-volume'),
   trades: $('market-trades'),
-});
+}, live);
 
 // "#/ticker/NAME?range=1h" or "?from=...&to=..." (colons left readable in times).
 function tickerHash(name, query) {
@@ -85,12 +86,11 @@ function route() {
     candleView.show(state.name);
   } else if (state.view === 'markets') {
     document.title = 'markets · tickerflow';
-    live.watch(null); // the markets views read over HTTP; no ticker to stream meanwhile
+    live.watch(null); // the markets board reads over HTTP; nothing to stream meanwhile
     marketsBoard.show();
   } else if (state.view === 'market') {
     document.title = `${state.pair} · tickerflow`;
-    live.watch(null);
-    marketView.show(state.pair, state);
+    marketView.show(state.pair, state); // watches the pair's trades live
   } else {
     document.title = 'tickerflow';
     board.show(state.period);

@@ -1,9 +1,12 @@
 // The WebSocket /ws: one connection for the whole page, reconnecting with back-off.
 //
-// A view says what it watches: every ticker (the board: latest values, no history needed)
-// or one ticker from a position (the ticker view: gapless, with its live candle). After a reconnect the
+// A view says what it watches: every ticker (the board: latest values, no history needed),
+// one ticker from a position (the ticker view: gapless, with its live candle), or one currency
+// pair from an offset (the market view: its trades, gapless). After a reconnect the
 // connection asks again: '*' again, or `resume` from the newest position the view has
 // shown, so the server sends exactly what was missed (docs/api.md).
+import { parseExact } from './lib/api.js';
+
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 5000];
 
 export class LiveConnection {
@@ -11,7 +14,7 @@ export class LiveConnection {
   constructor({ onState, onMessage }) {
     this.onState = onState;
     this.onMessage = onMessage;
-    this.interest = null;  // null, { all: true } or { ticker, position }
+    this.interest = null;  // null, { all: true }, { ticker, position } or { pair, position } (an offset)
     this.socket = null;
     this.attempt = 0;
     this.connect();
@@ -28,7 +31,8 @@ export class LiveConnection {
     });
     socket.addEventListener('message', (event) => {
       let message;
-      try { message = JSON.parse(event.data); } catch { return; }
+      // A pair's prices and volumes keep their digits (a double would not).
+      try { message = event.data.includes('"pair":') ? parseExact(event.data) : JSON.parse(event.data); } catch { return; }
       if (message.type === 'error') console.warn('server rejected a message:', message.code, message.error);
       else this.onMessage(message);
     });
@@ -45,9 +49,14 @@ export class LiveConnection {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
   }
 
-  // Subscribes for `interest`; `reconnected`: resume a ticker from its position.
+  // Subscribes for `interest`; `reconnected`: resume a ticker (pair) from its position.
   ask(interest, reconnected) {
     if (interest?.all) this.send({ op: 'subscribe', tickers: '*' });
+    else if (interest?.pair) {
+      const hasPosition = interest.position !== undefined && interest.position !== null;
+      this.send(hasPosition ? { op: 'subscribe', pair: interest.pair, since: interest.position }
+        : { op: 'subscribe', pair: interest.pair });
+    }
     else if (interest?.ticker && reconnected && interest.position) {
       // A resume takes no options: the candles are asked for right after it.
       this.send({ op: 'resume', positions: { [interest.ticker]: interest.position } });
@@ -63,12 +72,14 @@ export class LiveConnection {
     const previous = this.interest;
     if (previous?.all && !interest?.all) this.send({ op: 'unsubscribe', tickers: '*' });
     else if (previous?.ticker) this.send({ op: 'unsubscribe', tickers: [previous.ticker] });
+    else if (previous?.pair) this.send({ op: 'unsubscribe', pairs: [previous.pair] });
     this.interest = interest;
     this.ask(interest, false);
   }
 
-  // The ticker view's newest shown value: where a reconnect resumes.
-  advance(ticker, position) {
-    if (this.interest?.ticker === ticker) this.interest.position = position;
+  // The ticker view's newest shown value (the market view's newest trade): where a reconnect
+  // resumes.
+  advance(key, position) {
+    if (this.interest?.ticker === key || this.interest?.pair === key) this.interest.position = position;
   }
 }

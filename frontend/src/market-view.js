@@ -1,20 +1,27 @@
 // One currency pair (#/market/BASE/QUOTE): its candlesticks with bought and sold volumes
 // below, and its latest trades. Closed minutes come from GET /api/markets/{pair}/candles
 // (the aggregator's candlesticks and volumes, rolled up by the server); the minutes not
-// stored yet are built here from the pair's trades since the newest stored minute
-// (GET .../trades), so the newest bucket moves as trades come. Refreshed every two seconds.
+// stored yet are built here from the pair's trades since the newest stored minute: those
+// stored (GET .../trades) and those streamed over the WebSocket, which continues from the
+// answer's last_offset, so every trade is counted once and the newest bucket moves as each
+// comes. A trade whose `prev` is not the last one shown (a reconnect the server could not
+// bridge, a gap) reloads over HTTP. The stored minutes are read again every ten seconds.
 import uPlot from './vendor/uPlot.esm.js';
 import { DOWN, INTERVALS, UP, drawCandles } from './candle-view.js';
 import { fetchMarketCandles, fetchMarketTrades } from './lib/api.js';
 
 const COUNT = 120;              // buckets shown
-const REFRESH_MS = 2000;
+const REFRESH_MS = 10000;      // the aggregator closes a minute a few seconds after its end
 const RECENT_TRADES = 15;       // rows of the trades table
 const LIVE_TRADES_MAX = 1000;   // trades of the minutes not stored yet, per refresh
 
 export class MarketView {
-  constructor(elements) {
+  constructor(elements, live) {
     this.elements = elements;
+    this.live = live;
+    this.streamed = [];     // trades from the WebSocket, by offset, not necessarily stored yet
+    this.position = null;   // the offset of the newest trade shown: where the stream goes on
+    this.watching = false;  // the stream was asked for
     this.pair = null;
     this.interval = '1m';
     this.stored = [];       // buckets from the server, oldest first; prices and volumes as text
@@ -61,6 +68,10 @@ export class MarketView {
     this.stored = [];
     this.liveTrades = [];
     this.recent = [];
+    this.streamed = [];
+    this.position = null;
+    this.watching = false;
+    this.live.watch(null); // until the first answer says where the stream begins
     if (interval && INTERVALS[interval]) this.interval = interval;
     this.elements.interval.value = this.interval;
     this.elements.section.hidden = false;
@@ -76,6 +87,7 @@ export class MarketView {
   hide() {
     this.generation++;
     this.pair = null;
+    this.live.watch(null);
     clearInterval(this.timer);
     this.elements.section.hidden = true;
   }
@@ -104,12 +116,45 @@ export class MarketView {
       if (generation !== this.generation) return;
       this.stored = history.candles;
       this.storedUntilMs = storedUntil === null ? null : Date.parse(storedUntil);
-      this.liveTrades = live.trades.filter((t) => Date.parse(t.time) >= this.storedUntilMs);
-      this.recent = recent.trades;
+      // The stored trades, and the streamed ones the database does not hold yet.
+      const storedOffset = Math.max(recent.last_offset ?? -1, live.last_offset ?? -1);
+      this.streamed = this.streamed.filter((t) => t.offset > storedOffset);
+      this.liveTrades = mergeByOffset(live.trades, this.streamed).filter((t) => Date.parse(t.time) >= this.storedUntilMs);
+      this.recent = mergeByOffset(recent.trades, this.streamed).slice(-RECENT_TRADES);
+      if (!this.watching) {
+        // The first answer: the stream goes on from its newest trade.
+        this.position = storedOffset >= 0 ? storedOffset : null;
+        this.watching = true;
+        this.live.watch({ pair, position: this.position });
+      }
       this.elements.status.textContent = this.stored.length || this.liveTrades.length ? '' : 'no closed minute yet';
     } catch (error) {
       if (generation !== this.generation) return;
       this.elements.status.textContent = `Could not load ${pair}: ${error.message}`;
+    }
+    this.render();
+  }
+
+  // A message of the WebSocket: a trade of this pair goes on from the last one shown, or (its
+  // prev is another: something was missed) the view is loaded again over HTTP.
+  onMessage(message) {
+    if (message.pair !== this.pair || this.pair === null) return; // never another pair's data
+    if (message.type === 'gap' || (message.type === 'trade' && this.position !== null && message.prev !== this.position)) {
+      this.streamed = [];
+      this.position = null;
+      this.watching = false; // the next answer says where the stream begins again
+      this.load();
+      return;
+    }
+    if (message.type !== 'trade' || !this.watching || (this.position !== null && message.offset <= this.position)) return;
+    this.position = message.offset;
+    this.live.advance(this.pair, this.position);
+    this.streamed.push(message);
+    this.lastStreamed = message; // for tests and debugging
+    if (this.streamed.length > LIVE_TRADES_MAX) this.streamed.shift();
+    this.recent = [...this.recent, message].slice(-RECENT_TRADES);
+    if (this.storedUntilMs === undefined || this.storedUntilMs === null || Date.parse(message.time) >= this.storedUntilMs) {
+      this.liveTrades.push(message);
     }
     this.render();
   }
@@ -167,6 +212,14 @@ export class MarketView {
     });
     this.elements.trades.replaceChildren(...rows);
   }
+}
+
+// Trades of both lists, once each (by offset; a trade stored before version 5 has none),
+// in the order they happened.
+function mergeByOffset(stored, streamed) {
+  const seen = new Set(stored.map((t) => t.offset).filter((o) => o !== null && o !== undefined));
+  const merged = [...stored, ...streamed.filter((t) => !seen.has(t.offset))];
+  return merged.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || (a.offset ?? 0) - (b.offset ?? 0));
 }
 
 function iso(ms) {

@@ -9,26 +9,35 @@
 #define API_FRAME_H
 
 #include <libwebsockets.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "live_candle.h"
+#include "market_candle.h"
 #include "ticker.h"
+#include "trade.h"
 
 enum frame_kind {
-    FRAME_CONTROL, /* replies, errors, heartbeats: never coalesced */
-    FRAME_TICK,    /* one value of one ticker */
-    FRAME_GAP,     /* "these values of this ticker were left out" */
+    FRAME_CONTROL, /* replies, errors, heartbeats, candles: never coalesced */
+    FRAME_TICK,    /* one value of one ticker, or one trade of one pair */
+    FRAME_GAP,     /* "these values of this ticker (trades of this pair) were left out" */
 };
 
+/*
+ * Positions (docs/api.md): a ticker's values are placed by their times, a pair's trades by
+ * their offsets in the trades topic (a pair's trades share one partition). Both only grow,
+ * so a subscription compares positions the same way whichever it follows.
+ */
 struct frame {
     enum frame_kind kind;
     int references;
-    int ticker_id;   /* FRAME_TICK and FRAME_GAP: the ticker table's id, else -1 */
-    char ticker[TICKER_NAME_MAX + 1]; /* FRAME_TICK and FRAME_GAP: its name, else "" */
-    int64_t time_us;     /* FRAME_TICK: the tick's time; FRAME_GAP: "before", the next value's time */
-    int64_t previous_us; /* FRAME_TICK: "prev"; FRAME_GAP: "after"; INT64_MIN when unknown */
-    int64_t gap_missed;  /* FRAME_GAP: how many values were left out; -1 when unknown */
+    int ticker_id;   /* FRAME_TICK and FRAME_GAP: the ticker table's id (a pair's too), else -1 */
+    bool pair;       /* FRAME_TICK and FRAME_GAP: of a pair (positions are offsets) */
+    char key[TRADE_PAIR_MAX + 1]; /* FRAME_TICK and FRAME_GAP: the ticker's name or the pair, else "" */
+    int64_t position; /* FRAME_TICK: the value's; FRAME_GAP: "before", the next one's */
+    int64_t previous; /* FRAME_TICK: "prev"; FRAME_GAP: "after"; INT64_MIN when unknown */
+    int64_t gap_missed; /* FRAME_GAP: how many values were left out; -1 when unknown */
     size_t length;
     unsigned char bytes[]; /* LWS_PRE headroom, then `length` bytes of payload */
 };
@@ -38,29 +47,37 @@ struct frame {
 /* A FRAME_CONTROL frame holding a copy of `payload`. */
 struct frame *frame_new(const char *payload, size_t length);
 
-/* Where a tick came from: its Kafka position, and the time of the ticker's previous tick
- * (INT64_MIN when unknown). partition < 0: read from PostgreSQL, not Kafka. */
+/* Where a tick or trade came from: its Kafka position, and the position of its key's
+ * previous one (INT64_MIN when unknown). partition < 0: read from PostgreSQL, not Kafka
+ * (a tick's; a trade's is always known, PostgreSQL keeps it). */
 struct tick_origin {
     int32_t partition;
     int64_t offset;
-    int64_t previous_us;
+    int64_t previous;
 };
 
 /* {"type":"tick","name","value","time","prev","partition","offset"}: partition and
  * offset only when the tick came from Kafka, prev null when unknown. */
 struct frame *frame_new_tick(int ticker_id, const struct ticker *ticker, const struct tick_origin *origin);
 
-/* {"type":"gap","name","after","before","missed"}: the values of `name` with times after
- * `after_us` and before `before_us` were left out, `missed` of them (null when unknown,
- * -1; "after" null when INT64_MIN). The client can fetch them with the history API. */
-struct frame *frame_new_gap(int ticker_id, const char *name, int64_t after_us, int64_t before_us, int64_t missed);
+/* {"type":"trade","pair","time","exchange","direction","price","volume","price_usd",
+ * "trade_id","partition","offset","prev"}: prices and volumes as the feed's decimal text,
+ * prev the pair's previous offset (null when unknown). */
+struct frame *frame_new_trade(int ticker_id, const struct trade *trade, const struct tick_origin *origin);
+
+/* {"type":"gap","name","after","before","missed"} (a pair's: "pair" instead of "name"):
+ * the values of `key` with positions after `after` and before `before` were left out,
+ * `missed` of them (null when unknown, -1; "after" or "before" null when INT64_MIN). The
+ * client can fetch them with the history API (the trades API for a pair). */
+struct frame *frame_new_gap(int ticker_id, bool pair, const char *key, int64_t after, int64_t before, int64_t missed);
 
 /* {"type":"<type>", <key>: <text>} with `text` escaped as a JSON string. */
 struct frame *frame_new_reply(const char *type, const char *key, const char *text);
 
-/* {"type":"error","code":"<code>","error":"<reason>"} plus "ticker" when not NULL. The
- * reason and ticker may quote a client's bytes: invalid UTF-8 in them becomes '?'. */
-struct frame *frame_new_error(const char *code, const char *reason, const char *ticker);
+/* {"type":"error","code":"<code>","error":"<reason>"} plus "ticker" (or "pair", for a
+ * key with a '/') when `key` is not NULL. The reason and key may quote a client's bytes:
+ * invalid UTF-8 in them becomes '?'. */
+struct frame *frame_new_error(const char *code, const char *reason, const char *key);
 
 static inline unsigned char *frame_payload(struct frame *frame)
 {
@@ -79,5 +96,9 @@ void frame_release(struct frame *frame);
 /* {"type":"candle","name":...,"start":...,"end":...,"open":...,...,"partial":...}: a control
  * frame (whole, so a client that missed one reads the next on its own). */
 struct frame *frame_new_candle(const char *name, const struct live_candle *candle);
+
+/* {"type":"candle","pair":...,"start","end","open","high","low","close","volume_buy",
+ * "volume_sell","trades","partial"}: a pair's live candle, prices and volumes exact. */
+struct frame *frame_new_market_candle(const char *pair, const struct market_candle *candle);
 
 #endif

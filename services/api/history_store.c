@@ -432,13 +432,13 @@ static void answer_candles(struct history_store *store, struct query_job *job)
     query_job_answer(job, &text);
 }
 
-/* Fills job->rows: the ticker's stored values after resume.since_us, oldest first. */
+/* Fills job->rows: the ticker's stored values after the time resume.since, oldest first. */
 static void answer_resume(struct history_store *store, struct query_job *job)
 {
     const struct resume_query *query = &job->resume;
     struct resume_rows *rows = &job->rows;
     char since_text[TIMESTAMP_TEXT_SIZE], limit_text[16], until_text[TIMESTAMP_TEXT_SIZE];
-    json_text_time(query->since_us, since_text);
+    json_text_time(query->since, since_text);
     snprintf(limit_text, sizeof limit_text, "%d", query->limit);
     json_text_time(history_store_due_until_us(store), until_text);
     const char *const params[] = {query->name, since_text, limit_text, until_text};
@@ -448,7 +448,7 @@ static void answer_resume(struct history_store *store, struct query_job *job)
         return;
     }
     int count = PQntuples(result), first = 0;
-    if (count > 0 && strtoll(PQgetvalue(result, 0, 1), NULL, 10) == query->since_us) {
+    if (count > 0 && strtoll(PQgetvalue(result, 0, 1), NULL, 10) == query->since) {
         rows->anchored = true;
         first = 1;
     }
@@ -456,16 +456,16 @@ static void answer_resume(struct history_store *store, struct query_job *job)
         rows->truncated = true;
         first = count - query->limit;
     }
-    rows->times_us = malloc((size_t)(count - first + 1) * sizeof *rows->times_us);
+    rows->positions = malloc((size_t)(count - first + 1) * sizeof *rows->positions);
     rows->values = malloc((size_t)(count - first + 1) * sizeof *rows->values);
-    if (rows->times_us == NULL || rows->values == NULL) {
+    if (rows->positions == NULL || rows->values == NULL) {
         rows->failed = true;
         PQclear(result);
         return;
     }
     for (int row = first; row < count; row++) {
         rows->values[rows->count] = (int32_t)strtol(PQgetvalue(result, row, 0), NULL, 10);
-        rows->times_us[rows->count++] = strtoll(PQgetvalue(result, row, 1), NULL, 10);
+        rows->positions[rows->count++] = strtoll(PQgetvalue(result, row, 1), NULL, 10);
     }
     PQclear(result);
 }
@@ -477,7 +477,9 @@ void history_store_answer(struct history_store *store, struct query_job *job)
         job->rows.failed = true;
         return;
     }
-    if (job->kind == QUERY_RESUME)
+    if (job->kind == QUERY_RESUME && job->resume.pair)
+        market_resume(store, job);
+    else if (job->kind == QUERY_RESUME)
         answer_resume(store, job);
     else if (job->route == API_ROUTE_TICKERS)
         answer_tickers(store, job);

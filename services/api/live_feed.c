@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka.h"
 #include "log.h"
@@ -16,8 +18,11 @@
 #define TOPIC_CHECK_TIMEOUT_MS 5000
 /* At a stop, how long the consumer may take to close with the broker away. */
 #define CLOSE_DEADLINE_MS 2000
+/* Between looks for a topic that may never exist (the trades topic). */
+#define OPTIONAL_TOPIC_WAIT_MS 3000
 
 struct live_feed {
+    enum live_feed_kind kind;
     rd_kafka_t *consumer;
     char *topic;
     void (*wake)(void *context);
@@ -28,7 +33,7 @@ struct live_feed {
     pthread_mutex_t lock; /* guards the queue, the dropped tickers and the failure below */
     struct live_tick *head, *tail;
     size_t queued;
-    struct dropped *dropped; /* per ticker, the newest tick dropped since the last take */
+    struct dropped *dropped; /* per key, the newest message dropped since the last take */
     size_t dropped_count, dropped_capacity;
     bool failed;
     struct error failure;
@@ -39,11 +44,11 @@ struct live_feed {
     struct metric *received, *rejected, *overflowed;
 };
 
-/* ---- dropped tickers: name -> newest dropped time (open addressing, lock held) ---------- */
+/* ---- dropped keys: key -> newest dropped position (open addressing, lock held) ---------- */
 
 struct dropped {
-    char name[TICKER_NAME_MAX + 1]; /* "" when the slot is free */
-    int64_t time_us;
+    char name[LIVE_KEY_MAX + 1]; /* "" when the slot is free */
+    int64_t position;
 };
 
 static size_t hash_name(const char *name)
@@ -63,8 +68,8 @@ static struct dropped *dropped_slot(struct dropped *slots, size_t capacity, cons
 }
 
 /* Remembers that `tick` was dropped. Returns -1 when out of memory (then the tick's
- * ticker will not be told: its next value's prev cannot reveal the hole). */
-static int remember_dropped(struct live_feed *feed, const struct ticker *tick)
+ * key will not be told: its next message's prev cannot reveal the hole). */
+static int remember_dropped(struct live_feed *feed, const struct live_tick *tick)
 {
     if ((feed->dropped_count + 1) * 2 > feed->dropped_capacity) {
         size_t capacity = feed->dropped_capacity ? feed->dropped_capacity * 2 : 64;
@@ -79,13 +84,13 @@ static int remember_dropped(struct live_feed *feed, const struct ticker *tick)
         feed->dropped = grown;
         feed->dropped_capacity = capacity;
     }
-    struct dropped *slot = dropped_slot(feed->dropped, feed->dropped_capacity, tick->name);
+    struct dropped *slot = dropped_slot(feed->dropped, feed->dropped_capacity, tick->key);
     if (slot->name[0] == '\0') {
-        memcpy(slot->name, tick->name, sizeof slot->name);
-        slot->time_us = tick->time_us;
+        memcpy(slot->name, tick->key, sizeof slot->name);
+        slot->position = tick->position;
         feed->dropped_count++;
-    } else if (tick->time_us > slot->time_us) {
-        slot->time_us = tick->time_us;
+    } else if (tick->position > slot->position) {
+        slot->position = tick->position;
     }
     return 0;
 }
@@ -101,8 +106,12 @@ static struct live_tick *prepend_skipped(struct live_feed *feed, struct live_tic
         if (marker == NULL)
             return ticks; /* the rest are kept for the next take */
         marker->skipped = true;
-        memcpy(marker->ticker.name, slot->name, sizeof marker->ticker.name);
-        marker->ticker.time_us = slot->time_us;
+        memcpy(marker->key, slot->name, sizeof marker->key);
+        marker->position = slot->position;
+        if (feed->kind == LIVE_FEED_TICKERS) {
+            snprintf(marker->ticker.name, sizeof marker->ticker.name, "%s", slot->name);
+            marker->ticker.time_us = slot->position;
+        }
         marker->partition = -1;
         marker->next = ticks;
         ticks = marker;
@@ -127,8 +136,8 @@ static void push_tick(struct live_feed *feed, struct live_tick *tick)
         dropped = feed->head;
         feed->head = dropped->next;
         feed->queued--;
-        if (remember_dropped(feed, &dropped->ticker) < 0)
-            log_error("live feed: out of memory remembering a dropped tick of %s", dropped->ticker.name);
+        if (remember_dropped(feed, dropped) < 0)
+            log_error("live feed: out of memory remembering a dropped message of %s", dropped->key);
     }
     pthread_mutex_unlock(&feed->lock);
     if (dropped != NULL) {
@@ -176,16 +185,34 @@ static int handle_consumer_error(struct live_feed *feed, const rd_kafka_message_
     return 0;
 }
 
+/* Decodes a message of the feed's kind into `tick`, with its key and position. */
+static int decode(struct live_feed *feed, const rd_kafka_message_t *message, struct live_tick *tick, struct error *err)
+{
+    if (feed->kind == LIVE_FEED_TICKERS) {
+        if (ticker_decode(message->payload, message->len, &tick->ticker, err) < 0)
+            return -1;
+        memcpy(tick->key, tick->ticker.name, sizeof tick->ticker.name);
+        tick->position = tick->ticker.time_us;
+        return 0;
+    }
+    if (trade_decode(message->payload, message->len, tick->trade, err) < 0)
+        return -1;
+    tick->has_trade = true;
+    trade_pair(tick->trade, tick->key);
+    tick->position = message->offset;
+    return 0;
+}
+
 static void handle_message(struct live_feed *feed, const rd_kafka_message_t *message)
 {
     metric_add(feed->received, 1);
-    struct live_tick *tick = calloc(1, sizeof *tick);
+    struct live_tick *tick = calloc(1, sizeof *tick + (feed->kind == LIVE_FEED_TRADES ? sizeof(struct trade) : 0));
     if (tick == NULL) {
         log_error("live feed: out of memory, dropping a message");
         return;
     }
     struct error err;
-    if (ticker_decode(message->payload, message->len, &tick->ticker, &err) < 0) {
+    if (decode(feed, message, tick, &err) < 0) {
         free(tick);
         metric_add(feed->rejected, 1);
         log_warn("live feed skipped malformed message at %s/%" PRId32 "@%" PRId64 " (%" PRId64 " so far): %s",
@@ -226,10 +253,33 @@ static int count_partitions(void *context, struct error *err)
     return 0;
 }
 
+/* The trades topic exists only where trades are produced (a compose profile): until it
+ * does, look for it every few seconds without a warning each time. */
+static int wait_for_optional_topic(struct live_feed *feed, struct error *err)
+{
+    for (bool told = false;; told = true) {
+        if (count_partitions(feed, err) == 0)
+            return 0;
+        if (err->kind != ERROR_FAILED)
+            return -1;
+        if (!told)
+            log_info("live feed: topic %s not found (%s); its pairs are served once it exists", feed->topic,
+                     err->message);
+        for (int waited_ms = 0; waited_ms < OPTIONAL_TOPIC_WAIT_MS; waited_ms += 100) {
+            if (atomic_load(&feed->stopping))
+                return error_stopped(err, "waiting for the trades topic");
+            struct timespec pause = {.tv_nsec = 100 * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
 /* Assigns every partition of the topic near its end, waiting while the topic does not exist. */
 static int assign_from_end(struct live_feed *feed, struct error *err)
 {
-    if (retry_until("live feed: looking for the topic", count_partitions, feed, &feed->stopping, err) < 0)
+    if (feed->kind == LIVE_FEED_TRADES ? wait_for_optional_topic(feed, err) < 0
+                                       : retry_until("live feed: looking for the topic", count_partitions, feed,
+                                                     &feed->stopping, err) < 0)
         return -1;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(feed->partitions);
     for (int p = 0; p < feed->partitions; p++)
@@ -277,8 +327,9 @@ static void *run_feed(void *argument)
     return NULL;
 }
 
-struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t queue_limit, int64_t backfill,
-                                  void (*wake)(void *context), void *context, struct error *err)
+struct live_feed *live_feed_start(enum live_feed_kind kind, const char *brokers, const char *topic,
+                                  size_t queue_limit, int64_t backfill, void (*wake)(void *context), void *context,
+                                  struct error *err)
 {
     struct live_feed *feed = calloc(1, sizeof *feed);
     if (feed == NULL || (feed->topic = strdup(topic)) == NULL) {
@@ -286,14 +337,22 @@ struct live_feed *live_feed_start(const char *brokers, const char *topic, size_t
         error_set(err, "out of memory");
         return NULL;
     }
+    feed->kind = kind;
     feed->wake = wake;
     feed->wake_context = context;
     feed->queue_limit = queue_limit;
     feed->backfill = backfill;
-    feed->received = metrics_counter("tickerflow_api_live_messages_total", "Messages read from Kafka");
-    feed->rejected = metrics_counter("tickerflow_api_live_malformed_total", "Malformed messages skipped");
-    feed->overflowed = metrics_counter("tickerflow_api_live_queue_dropped_total",
-                                       "Frames dropped because the WebSocket thread fell behind");
+    if (kind == LIVE_FEED_TICKERS) {
+        feed->received = metrics_counter("tickerflow_api_live_messages_total", "Messages read from Kafka");
+        feed->rejected = metrics_counter("tickerflow_api_live_malformed_total", "Malformed messages skipped");
+        feed->overflowed = metrics_counter("tickerflow_api_live_queue_dropped_total",
+                                           "Frames dropped because the WebSocket thread fell behind");
+    } else {
+        feed->received = metrics_counter("tickerflow_api_live_trades_total", "Trades read from Kafka");
+        feed->rejected = metrics_counter("tickerflow_api_live_trades_malformed_total", "Malformed trades skipped");
+        feed->overflowed = metrics_counter("tickerflow_api_live_trades_queue_dropped_total",
+                                           "Trades dropped because the WebSocket thread fell behind");
+    }
     pthread_mutex_init(&feed->lock, NULL);
 
     /* group.id is never joined (assign, not subscribe) and nothing is committed. */

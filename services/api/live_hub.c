@@ -13,14 +13,14 @@
 
 #include "live_hub_internal.h"
 #include "log.h"
+#include "decimal.h"
 #include "timestamp.h"
 
 /* ---- client messages ------------------------------------------------------------------- */
 
-/* {"type":"<type>","tickers":[names]} or "tickers":"*". Takes `names`. */
-static void push_tickers_reply(struct live_hub *hub, struct ws_client *client, const char *type, json_t *names)
+/* Queues a reply made of `object` (taken). */
+static void push_reply(struct live_hub *hub, struct ws_client *client, json_t *object)
 {
-    json_t *object = json_pack("{s:s, s:o}", "type", type, "tickers", names);
     char *json = object != NULL ? json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(object);
     struct frame *frame = json != NULL ? frame_new(json, strlen(json)) : NULL;
@@ -29,9 +29,16 @@ static void push_tickers_reply(struct live_hub *hub, struct ws_client *client, c
         ws_client_push(hub, client, frame);
 }
 
-/* Subscribes to `entry` unless already subscribed, then resumes from since_us when given.
- * The caller has checked the limits. */
-static void subscribe(struct live_hub *hub, struct ws_client *client, struct ticker_entry *entry, int64_t since_us,
+/* {"type":"<type>","<key>":[names]} or "<key>":"*", key "tickers" or "pairs". Takes `names`. */
+static void push_names_reply(struct live_hub *hub, struct ws_client *client, const char *type, const char *key,
+                             json_t *names)
+{
+    push_reply(hub, client, json_pack("{s:s, s:o}", "type", type, key, names));
+}
+
+/* Subscribes to `entry` unless already subscribed, then resumes from position `since` when
+ * given. The caller has checked the limits. */
+static void subscribe(struct live_hub *hub, struct ws_client *client, struct ticker_entry *entry, int64_t since,
                       bool by_name, bool candles)
 {
     struct subscription *subscription = subscription_find(client, entry);
@@ -46,28 +53,29 @@ static void subscribe(struct live_hub *hub, struct ws_client *client, struct tic
             client->named_count++;
     }
     subscription->candles = candles;
-    if (since_us != CLIENT_NO_SINCE)
-        subscription_resume(hub, subscription, since_us);
+    if (since != CLIENT_NO_SINCE)
+        subscription_resume(hub, subscription, since);
     /* The current minute at once: the client need not wait for the next tick. */
     struct frame *candle = NULL;
-    if (entry->candle.candle.start_us != INT64_MIN)
+    if ((entry->pair ? entry->market.start_us : entry->candle.candle.start_us) != INT64_MIN)
         subscription_push_candle(hub, subscription, &candle);
     frame_release(candle);
 }
 
-/* The ticker `name` if this client may subscribe to it now; otherwise NULL after queueing
- * the error that says why. `room` counts the subscriptions by name still allowed. */
+/* The ticker (or pair) `name` if this client may subscribe to it now; otherwise NULL after
+ * queueing the error that says why. `room` counts the subscriptions by name still allowed. */
 static struct ticker_entry *accept_ticker(struct live_hub *hub, struct ws_client *client, const char *name,
-                                          size_t *room)
+                                          bool pair, size_t *room)
 {
-    char reason[96];
-    struct ticker_entry *entry = ticker_table_find(hub->tickers, name);
+    char reason[192];
+    struct ticker_entry *entry = ticker_table_find(pair ? hub->pairs : hub->tickers, name);
     if (entry == NULL) {
-        snprintf(reason, sizeof reason, "unknown ticker '%s'", name);
-        ws_client_push_error(hub, client, "unknown_ticker", reason, name);
+        snprintf(reason, sizeof reason, pair ? "unknown currency pair '%s' (no trade of it seen yet)" : "unknown ticker '%s'",
+                 name);
+        ws_client_push_error(hub, client, pair ? "unknown_pair" : "unknown_ticker", reason, name);
         return NULL;
     }
-    if (subscription_find(client, entry) != NULL || client->all)
+    if (subscription_find(client, entry) != NULL || (pair ? client->all_pairs : client->all))
         return entry;
     if (*room == 0) {
         snprintf(reason, sizeof reason, "too many subscriptions (limit %lld); '%s' not added",
@@ -89,20 +97,33 @@ static void unsubscribe(struct ws_client *client, const char *name)
     }
 }
 
-static void unsubscribe_all(struct ws_client *client)
+/* Ends every subscription of the client to a ticker (to a pair, with `pairs`). */
+static void unsubscribe_all(struct ws_client *client, bool pairs)
 {
-    while (client->subscription_count > 0)
-        subscription_remove(client, client->subscription_count - 1);
-    client->all = false;
+    for (size_t i = client->subscription_count; i-- > 0;) {
+        if (client->subscriptions[i]->ticker->pair == pairs)
+            subscription_remove(client, i);
+    }
+    if (pairs)
+        client->all_pairs = false;
+    else
+        client->all = false;
 }
 
-/* Subscribes an "all" client to every ticker known now (later ones are added as they come). */
-static void subscribe_all(struct live_hub *hub, struct ws_client *client, int64_t since_us, bool candles)
+/* Subscribes an "all" client to every ticker (pair) known now (later ones are added as they
+ * come). */
+static void subscribe_all(struct live_hub *hub, struct ws_client *client, bool pairs, int64_t since, bool candles)
 {
-    client->all = true;
-    client->all_candles = candles;
-    for (size_t id = 0; id < ticker_table_count(hub->tickers); id++)
-        subscribe(hub, client, ticker_table_at(hub->tickers, (int)id), since_us, false, candles);
+    struct ticker_table *table = pairs ? hub->pairs : hub->tickers;
+    if (pairs) {
+        client->all_pairs = true;
+        client->all_pairs_candles = candles;
+    } else {
+        client->all = true;
+        client->all_candles = candles;
+    }
+    for (size_t index = 0; index < ticker_table_count(table); index++)
+        subscribe(hub, client, ticker_table_at(table, index), since, false, candles);
 }
 
 static void apply_message(struct live_hub *hub, struct ws_client *client, const struct client_message *message)
@@ -114,13 +135,14 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
     const char *reply = message->op == CLIENT_SUBSCRIBE ? "subscribed"
                         : message->op == CLIENT_RESUME  ? "resumed"
                                                         : "unsubscribed";
+    const char *key = message->pairs ? "pairs" : "tickers";
     if (message->all) {
         /* The reply goes first: the resumed ticks follow it. */
-        push_tickers_reply(hub, client, reply, json_string("*"));
+        push_names_reply(hub, client, reply, key, json_string("*"));
         if (message->op == CLIENT_UNSUBSCRIBE)
-            unsubscribe_all(client);
+            unsubscribe_all(client, message->pairs);
         else
-            subscribe_all(hub, client, message->all_since_us, message->candles);
+            subscribe_all(hub, client, message->pairs, message->all_since, message->candles);
         return;
     }
     if (message->op == CLIENT_UNSUBSCRIBE) {
@@ -129,25 +151,32 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
             unsubscribe(client, message->tickers[i].name);
             json_array_append_new(names, json_string(message->tickers[i].name));
         }
-        push_tickers_reply(hub, client, reply, names);
+        push_names_reply(hub, client, reply, key, names);
         return;
     }
     /* Errors for the names refused go first, then the reply listing those taken, then
-     * their resumed ticks: so check every name before subscribing any. */
-    json_t *names = json_array();
+     * their resumed ticks: so check every name before subscribing any. A resume may name
+     * tickers and pairs at once: its reply lists each under its own key. */
+    json_t *names = json_array(), *pair_names = json_array();
     struct ticker_entry **accepted = calloc(message->count ? message->count : 1, sizeof *accepted);
     size_t room = hub->settings->max_subscriptions > (long long)client->named_count
                       ? (size_t)hub->settings->max_subscriptions - client->named_count
                       : 0;
     for (size_t i = 0; accepted != NULL && i < message->count; i++) {
-        accepted[i] = accept_ticker(hub, client, message->tickers[i].name, &room);
+        const struct client_ticker *named = &message->tickers[i];
+        accepted[i] = accept_ticker(hub, client, named->name, named->pair, &room);
         if (accepted[i] != NULL)
-            json_array_append_new(names, json_string(message->tickers[i].name));
+            json_array_append_new(named->pair ? pair_names : names, json_string(named->name));
     }
-    push_tickers_reply(hub, client, reply, names);
+    if (message->op == CLIENT_RESUME && json_array_size(pair_names) > 0) {
+        push_reply(hub, client, json_pack("{s:s, s:o, s:o}", "type", reply, "tickers", names, "pairs", pair_names));
+    } else {
+        push_names_reply(hub, client, reply, message->pairs ? "pairs" : "tickers", message->pairs ? pair_names : names);
+        json_decref(message->pairs ? names : pair_names);
+    }
     for (size_t i = 0; accepted != NULL && i < message->count; i++) {
         if (accepted[i] != NULL)
-            subscribe(hub, client, accepted[i], message->tickers[i].since_us, true, message->candles);
+            subscribe(hub, client, accepted[i], message->tickers[i].since, true, message->candles);
     }
     free(accepted);
 }
@@ -183,30 +212,46 @@ void live_hub_receive(struct live_hub *hub, struct ws_client *client, const void
 
 /* ---- delivery ----------------------------------------------------------------------------- */
 
-/* A ticker seen for the first time: "all" clients get it too. */
-static struct ticker_entry *new_ticker(struct live_hub *hub, const char *name)
+/* A ticker (pair) seen for the first time: "all" clients get it too. */
+static struct ticker_entry *new_entry(struct live_hub *hub, struct ticker_table *table, const char *name)
 {
-    struct ticker_entry *entry = ticker_table_add(hub->tickers, name);
+    struct ticker_entry *entry = ticker_table_add(table, name);
     if (entry == NULL) {
         metric_add(hub->metrics.tickers_refused, 1); /* ticker_table logs it */
         return NULL;
     }
     for (struct ws_client *client = hub->clients; client != NULL; client = client->next) {
-        if (!client->all || subscription_find(client, entry) != NULL)
+        if (!(entry->pair ? client->all_pairs : client->all) || subscription_find(client, entry) != NULL)
             continue;
         struct subscription *subscription = subscription_add(client, entry);
         if (subscription == NULL)
             log_error("out of memory subscribing a client to %s", name);
         else
-            subscription->candles = client->all_candles;
+            subscription->candles = entry->pair ? client->all_pairs_candles : client->all_candles;
     }
     return entry;
 }
 
-static struct ticker_entry *entry_of(struct live_hub *hub, const char *name)
+static struct ticker_entry *entry_of(struct live_hub *hub, struct ticker_table *table, const char *name)
 {
-    struct ticker_entry *entry = ticker_table_find(hub->tickers, name);
-    return entry != NULL ? entry : new_ticker(hub, name);
+    struct ticker_entry *entry = ticker_table_find(table, name);
+    return entry != NULL ? entry : new_entry(hub, table, name);
+}
+
+/* Remembers `frame` as the entry's newest and queues it, and the live candle, to each
+ * subscriber that is not resuming (a resume sends the window when it is answered). */
+static void fan_out_frame(struct live_hub *hub, struct ticker_entry *entry, struct frame *frame)
+{
+    ticker_table_remember(live_hub_table_of(hub, entry), entry, frame);
+    struct frame *candle = NULL; /* made for the first subscriber that wants it */
+    for (size_t i = 0; i < entry->subscriber_count; i++) {
+        struct subscription *subscription = entry->subscribers[i];
+        if (subscription->resume == NULL) {
+            subscription_push_tick(hub, subscription, frame);
+            subscription_push_candle(hub, subscription, &candle);
+        }
+    }
+    frame_release(candle);
 }
 
 /* Makes one tick a frame (shared by every subscriber), remembers it in the ticker's window
@@ -214,26 +259,17 @@ static struct ticker_entry *entry_of(struct live_hub *hub, const char *name)
 static void fan_out(struct live_hub *hub, struct live_tick *tick, int64_t now_us)
 {
     metric_observe(hub->metrics.live_delay_ms, (now_us - tick->ticker.time_us) / 1000);
-    struct ticker_entry *entry = entry_of(hub, tick->ticker.name);
-    if (entry != NULL && tick->ticker.time_us <= entry->last_time_us) {
+    struct ticker_entry *entry = entry_of(hub, hub->tickers, tick->ticker.name);
+    if (entry != NULL && tick->ticker.time_us <= entry->last_position) {
         metric_add(hub->metrics.out_of_order, 1); /* a repeat, or a clock that went back: never sent twice */
         entry = NULL;
     }
     struct tick_origin origin = {.partition = tick->partition, .offset = tick->offset,
-                                 .previous_us = entry != NULL ? entry->last_time_us : INT64_MIN};
+                                 .previous = entry != NULL ? entry->last_position : INT64_MIN};
     struct frame *frame = entry != NULL ? frame_new_tick(entry->id, &tick->ticker, &origin) : NULL;
     if (frame != NULL) {
-        ticker_table_remember(hub->tickers, entry, frame);
         live_candle_add(&entry->candle, tick->ticker.value, tick->ticker.time_us);
-        struct frame *candle = NULL; /* made for the first subscriber that wants it */
-        for (size_t i = 0; i < entry->subscriber_count; i++) {
-            struct subscription *subscription = entry->subscribers[i];
-            if (subscription->resume == NULL) {
-                subscription_push_tick(hub, subscription, frame);
-                subscription_push_candle(hub, subscription, &candle);
-            }
-        }
-        frame_release(candle);
+        fan_out_frame(hub, entry, frame);
         frame_release(frame);
     }
     free(tick);
@@ -241,11 +277,11 @@ static void fan_out(struct live_hub *hub, struct live_tick *tick, int64_t now_us
 
 /* The feed dropped ticks of this ticker up to the marker's time: its next value says so
  * (its `prev` is the last one dropped, so clients see the hole and fetch it). */
-static void skip(struct live_hub *hub, struct live_tick *marker)
+static void skip(struct live_hub *hub, struct ticker_table *table, struct live_tick *marker)
 {
-    struct ticker_entry *entry = entry_of(hub, marker->ticker.name);
+    struct ticker_entry *entry = entry_of(hub, table, marker->key);
     if (entry != NULL)
-        ticker_table_skip(entry, marker->ticker.time_us);
+        ticker_table_skip(entry, marker->position);
     metric_add(hub->metrics.skipped, 1);
     free(marker);
 }
@@ -318,13 +354,68 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
         next = tick->next;
         tick->next = NULL;
         if (tick->skipped) {
-            skip(hub, tick);
+            skip(hub, hub->tickers, tick);
         } else if (tick->ticker.time_us > due_until_us) {
             hold(hub, tick);
         } else {
             if (hub->held != NULL)
                 release_held(hub, tick->ticker.name, tick->ticker.time_us, now_us);
             fan_out(hub, tick, now_us);
+        }
+    }
+}
+
+/* ---- trades ------------------------------------------------------------------------------ */
+
+/* The trade in the pair's live candle, unless it is dated more than api.max_ahead_ms past the
+ * clock (a broken exchange clock would open a minute far ahead and hold the real ones out).
+ * Positions are offsets, so such a trade is sent in its place all the same. */
+static void add_to_market_candle(struct live_hub *hub, struct ticker_entry *entry, const struct trade *trade,
+                                 int64_t due_until_us)
+{
+    int64_t time_us = trade->timestamp_ms * 1000;
+    if (time_us > due_until_us) {
+        metric_add(hub->metrics.trades_ahead, 1);
+        return;
+    }
+    struct decimal price, volume;
+    if (decimal_parse(trade->price, strlen(trade->price), &price, NULL) < 0 ||
+        decimal_parse(trade->volume, strlen(trade->volume), &volume, NULL) < 0)
+        return; /* not reached: the feed validated both */
+    market_candle_add(&entry->market, &price, &volume, trade->direction == TRADE_BUY, time_us);
+}
+
+static void fan_out_trade(struct live_hub *hub, struct live_tick *tick, int64_t now_us, int64_t due_until_us)
+{
+    metric_observe(hub->metrics.live_trade_delay_ms, (now_us - tick->trade->timestamp_ms * 1000) / 1000);
+    struct ticker_entry *entry = entry_of(hub, hub->pairs, tick->key);
+    if (entry == NULL)
+        return;
+    if (tick->position <= entry->last_position) {
+        metric_add(hub->metrics.out_of_order, 1); /* read again (a backfill overlap): never sent twice */
+        return;
+    }
+    struct tick_origin origin = {.partition = tick->partition, .offset = tick->offset,
+                                 .previous = entry->last_position};
+    struct frame *frame = frame_new_trade(entry->id, tick->trade, &origin);
+    if (frame == NULL)
+        return;
+    add_to_market_candle(hub, entry, tick->trade, due_until_us);
+    fan_out_frame(hub, entry, frame);
+    frame_release(frame);
+}
+
+void live_hub_deliver_trades(struct live_hub *hub, struct live_tick *trades)
+{
+    int64_t now_us = timestamp_now_us();
+    int64_t due_until_us = now_us + hub->settings->max_ahead_ms * 1000;
+    for (struct live_tick *tick = trades, *next; tick != NULL; tick = next) {
+        next = tick->next;
+        if (tick->skipped)
+            skip(hub, hub->pairs, tick);
+        else {
+            fan_out_trade(hub, tick, now_us, due_until_us);
+            free(tick);
         }
     }
 }
@@ -380,6 +471,12 @@ static void register_metrics(struct live_hub_metrics *m)
                                "Values dated more than api.max_ahead_ms past the clock, held until due");
     m->ahead_refused = metrics_counter("tickerflow_api_live_ahead_refused_total",
                                        "Values dated ahead of the clock not sent live: api.live_queue_max were waiting");
+    m->trades_ahead = metrics_counter("tickerflow_api_live_trades_ahead_total",
+                                      "Trades dated more than api.max_ahead_ms past the clock: sent, but left out of "
+                                      "the live candle");
+    m->live_trade_delay_ms = metrics_histogram_ms("tickerflow_api_live_trade_delay_seconds",
+                                                  "From a trade's time to its hand-over to WebSocket clients",
+                                                  DELAY_BOUNDS, sizeof DELAY_BOUNDS / sizeof DELAY_BOUNDS[0]);
     m->live_delay_ms = metrics_histogram_ms("tickerflow_api_live_delay_seconds",
                                             "From a tick's time to its hand-over to WebSocket clients: the pipeline's "
                                             "delay from the producer to the browsers' queues",
@@ -396,8 +493,11 @@ struct live_hub *live_hub_new(const struct api_settings *settings, struct query_
     }
     hub->settings = settings;
     hub->pool = pool;
-    hub->tickers = ticker_table_new((size_t)settings->replay_ticks, (size_t)settings->max_tickers, err);
-    if (hub->tickers == NULL) {
+    hub->tickers = ticker_table_new((size_t)settings->replay_ticks, (size_t)settings->max_tickers, false, 0, err);
+    hub->pairs = hub->tickers != NULL ? ticker_table_new((size_t)settings->replay_ticks, (size_t)settings->max_tickers,
+                                                         true, (int)settings->max_tickers, err)
+                                      : NULL;
+    if (hub->pairs == NULL) {
         live_hub_destroy(hub);
         return NULL;
     }
@@ -415,6 +515,7 @@ void live_hub_destroy(struct live_hub *hub)
         free(tick);
     }
     ticker_table_destroy(hub->tickers);
+    ticker_table_destroy(hub->pairs);
     free(hub->parsed);
     free(hub);
 }

@@ -48,6 +48,10 @@ int live_hub_writeable(struct live_hub *hub, struct ws_client *client);
  * held until they are due. */
 void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks);
 
+/* Fans out trades from the trades feed (takes the list and frees it), each to its pair's
+ * subscribers, with the pair's live candle. */
+void live_hub_deliver_trades(struct live_hub *hub, struct live_tick *trades);
+
 /* Delivers the held values that are due now. Returns the microseconds until the next one
  * is, or -1 when none is held: the caller calls again then. */
 int64_t live_hub_release_due(struct live_hub *hub);

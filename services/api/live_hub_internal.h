@@ -24,11 +24,11 @@
 #include "send_queue.h"
 #include "ticker_table.h"
 
-/* One client watching one ticker. Owned by the client; also listed by the ticker. */
+/* One client watching one ticker (or pair). Owned by the client; also listed by the ticker. */
 struct subscription {
     struct ws_client *client;
     struct ticker_entry *ticker;
-    int64_t last_queued_us;   /* newest tick time queued to the client: older ones never follow */
+    int64_t last_queued;      /* newest position queued to the client: older ones never follow */
     struct query_job *resume; /* a resume query under way: live ticks wait in the window */
     bool by_name;             /* counts against api.max_subscriptions ("*" ones do not) */
     bool candles;             /* also send the live candle after each tick */
@@ -41,6 +41,8 @@ struct ws_client {
     bool open;
     bool all;                          /* subscribed to "*": new tickers are added */
     bool all_candles;                  /* ... with live candles */
+    bool all_pairs;                    /* subscribed to every pair ("pairs": "*") */
+    bool all_pairs_candles;            /* ... with live candles */
     struct subscription **subscriptions;
     size_t subscription_count, subscription_capacity;
     size_t named_count;                /* subscriptions made by name (limited) */
@@ -58,13 +60,14 @@ struct ws_client {
 struct live_hub_metrics {
     struct metric *clients, *rejected, *frames_sent, *coalesced, *closed_slow, *closed_idle, *refused,
         *tickers_refused, *resumes_memory, *resumes_database, *gaps, *out_of_order, *skipped, *ahead, *ahead_refused,
-        *queued_frames, *queued_frames_peak, *live_delay_ms;
+        *queued_frames, *queued_frames_peak, *live_delay_ms, *trades_ahead, *live_trade_delay_ms;
 };
 
 struct live_hub {
     const struct api_settings *settings;
     struct query_pool *pool;
     struct ticker_table *tickers;
+    struct ticker_table *pairs; /* the trades topic's currency pairs */
     struct ws_client *clients;
     size_t client_count;
     struct ws_client *heartbeat_next; /* where the next heartbeat slice starts; NULL: round done */
@@ -90,6 +93,12 @@ void ws_client_push_timed(struct live_hub *hub, struct ws_client *client, const 
 
 /* ---- subscription.c --------------------------------------------------------------------- */
 
+/* The table `entry` belongs to. */
+static inline struct ticker_table *live_hub_table_of(const struct live_hub *hub, const struct ticker_entry *entry)
+{
+    return entry->pair ? hub->pairs : hub->tickers;
+}
+
 struct subscription *subscription_find(const struct ws_client *client, const struct ticker_entry *entry);
 
 /* A new subscription of `client` to `entry`, live from the ticker's last tick; NULL when
@@ -103,12 +112,12 @@ void subscription_remove(struct ws_client *client, size_t index);
 /* Queues a tick of the subscription's ticker unless the client has it already. */
 void subscription_push_tick(struct live_hub *hub, struct subscription *subscription, struct frame *tick);
 
-/* Queues the ticker's live candle if the subscription asked for candles and its client is
- * keeping up; *candle is made on first use (the caller releases it). */
+/* Queues the ticker's (pair's) live candle if the subscription asked for candles and its
+ * client is keeping up; *candle is made on first use (the caller releases it). */
 void subscription_push_candle(struct live_hub *hub, struct subscription *subscription, struct frame **candle);
 
-/* Sends every tick after `since_us`, then live ticks, in order and each once: from the
- * ticker's window when it reaches back that far, else from PostgreSQL first. */
-void subscription_resume(struct live_hub *hub, struct subscription *subscription, int64_t since_us);
+/* Sends every tick (trade) after position `since`, then live ones, in order and each once:
+ * from the ticker's window when it reaches back that far, else from PostgreSQL first. */
+void subscription_resume(struct live_hub *hub, struct subscription *subscription, int64_t since);
 
 #endif

@@ -43,10 +43,20 @@ static const char CANDLES_SQL[] =
 
 /* The newest $4 trades of the range (one more, to tell whether it was truncated), oldest first. */
 static const char TRADES_SQL[] =
-    "SELECT (extract(epoch FROM time) * 1000000)::bigint, exchange, direction, price, volume, price_usd, trade_id FROM"
+    "SELECT (extract(epoch FROM time) * 1000000)::bigint, exchange, direction, price, volume, price_usd, trade_id,"
+    " kafka_partition, kafka_offset FROM"
     " (SELECT * FROM trades WHERE currency_pair = $1 AND time >= $2 AND time <= $3"
     "  ORDER BY time DESC, id DESC LIMIT $4 + 1) newest"
     " ORDER BY time, id";
+
+/* A resume: the newest $3 + 1 trades from offset $2 on (one more to tell truncation; the
+ * trade at exactly $2, if stored, is the client's last one), in offset order. */
+static const char RESUME_SQL[] =
+    "SELECT kafka_offset, kafka_partition, exchange, base, quote, direction, price, volume, price_usd,"
+    " (extract(epoch FROM time) * 1000)::bigint, trade_id FROM"
+    " (SELECT * FROM trades WHERE currency_pair = $1 AND kafka_offset >= $2"
+    "  ORDER BY kafka_offset DESC LIMIT $3 + 2) newest"
+    " ORDER BY kafka_offset";
 
 static const char PAIR_EXISTS_SQL[] =
     "SELECT EXISTS (SELECT 1 FROM trades WHERE currency_pair = $1)"
@@ -165,17 +175,28 @@ static void answer_trades(struct history_store *store, struct query_job *job)
         json_text_time(strtoll(PQgetvalue(result, rows - 1, 0), NULL, 10), time_text);
         snprintf(position, sizeof position, "\"%s\"", time_text);
     }
-    json_text_append(&text, "{\"pair\":\"%s\",\"position\":%s,\"truncated\":%s,\"trades\":[", job->pair, position,
-                     truncated ? "true" : "false");
+    /* The newest offset shown: a WebSocket subscription to the pair with this "since" goes on
+     * with the trades the answer does not hold, none twice (docs/api.md). */
+    int64_t last_offset = -1;
+    for (int row = first; row < rows; row++) {
+        if (!PQgetisnull(result, row, 8) && strtoll(PQgetvalue(result, row, 8), NULL, 10) > last_offset)
+            last_offset = strtoll(PQgetvalue(result, row, 8), NULL, 10);
+    }
+    char last_offset_text[24] = "null";
+    if (last_offset >= 0)
+        snprintf(last_offset_text, sizeof last_offset_text, "%" PRId64, last_offset);
+    json_text_append(&text, "{\"pair\":\"%s\",\"position\":%s,\"last_offset\":%s,\"truncated\":%s,\"trades\":[",
+                     job->pair, position, last_offset_text, truncated ? "true" : "false");
     for (int row = first; row < rows; row++) {
         char time_text[TIMESTAMP_TEXT_SIZE];
         json_text_time(strtoll(PQgetvalue(result, row, 0), NULL, 10), time_text);
         json_text_append(&text,
                          "%s{\"time\":\"%s\",\"exchange\":\"%s\",\"direction\":\"%s\",\"price\":%s,\"volume\":%s,"
-                         "\"price_usd\":%s,\"trade_id\":%s}",
+                         "\"price_usd\":%s,\"trade_id\":%s,\"partition\":%s,\"offset\":%s}",
                          row > first ? "," : "", time_text, PQgetvalue(result, row, 1), PQgetvalue(result, row, 2),
                          PQgetvalue(result, row, 3), PQgetvalue(result, row, 4), number_or_null(result, row, 5),
-                         number_or_null(result, row, 6));
+                         number_or_null(result, row, 6), number_or_null(result, row, 7),
+                         number_or_null(result, row, 8));
     }
     json_text_append(&text, "]}");
     PQclear(result);
@@ -190,4 +211,57 @@ void market_answer(struct history_store *store, struct query_job *job)
         answer_candles(store, job);
     else
         answer_trades(store, job);
+}
+
+/* A stored trade as the record the live feed decodes. */
+static void trade_of_row(const PGresult *result, int row, struct trade *trade)
+{
+    snprintf(trade->exchange, sizeof trade->exchange, "%s", PQgetvalue(result, row, 2));
+    snprintf(trade->base, sizeof trade->base, "%s", PQgetvalue(result, row, 3));
+    snprintf(trade->quote, sizeof trade->quote, "%s", PQgetvalue(result, row, 4));
+    trade->direction = strcmp(PQgetvalue(result, row, 5), "buy") == 0 ? TRADE_BUY : TRADE_SELL;
+    snprintf(trade->price, sizeof trade->price, "%s", PQgetvalue(result, row, 6));
+    snprintf(trade->volume, sizeof trade->volume, "%s", PQgetvalue(result, row, 7));
+    snprintf(trade->price_usd, sizeof trade->price_usd, "%s", PQgetvalue(result, row, 8)); /* "" when NULL */
+    trade->timestamp_ms = strtoll(PQgetvalue(result, row, 9), NULL, 10);
+    trade->trade_id = PQgetisnull(result, row, 10) ? TRADE_NO_ID : strtoll(PQgetvalue(result, row, 10), NULL, 10);
+}
+
+void market_resume(struct history_store *store, struct query_job *job)
+{
+    const struct resume_query *query = &job->resume;
+    struct resume_rows *rows = &job->rows;
+    char since_text[24], limit_text[16];
+    snprintf(since_text, sizeof since_text, "%" PRId64, query->since);
+    snprintf(limit_text, sizeof limit_text, "%d", query->limit);
+    const char *const params[] = {query->name, since_text, limit_text};
+    PGresult *result = history_store_query(store, RESUME_SQL, 3, params);
+    if (result == NULL) {
+        rows->failed = true;
+        return;
+    }
+    int count = PQntuples(result), first = 0;
+    if (count > 0 && strtoll(PQgetvalue(result, 0, 0), NULL, 10) == query->since) {
+        rows->anchored = true;
+        first = 1;
+    }
+    if (count - first > query->limit) {
+        rows->truncated = true;
+        first = count - query->limit;
+    }
+    size_t room = (size_t)(count - first + 1);
+    rows->positions = malloc(room * sizeof *rows->positions);
+    rows->partitions = malloc(room * sizeof *rows->partitions);
+    rows->trades = malloc(room * sizeof *rows->trades);
+    if (rows->positions == NULL || rows->partitions == NULL || rows->trades == NULL) {
+        rows->failed = true;
+        PQclear(result);
+        return;
+    }
+    for (int row = first; row < count; row++) {
+        trade_of_row(result, row, &rows->trades[rows->count]);
+        rows->partitions[rows->count] = (int32_t)strtol(PQgetvalue(result, row, 1), NULL, 10);
+        rows->positions[rows->count++] = strtoll(PQgetvalue(result, row, 0), NULL, 10);
+    }
+    PQclear(result);
 }

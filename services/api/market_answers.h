@@ -16,4 +16,9 @@
  * 503 when the database is unavailable. */
 void market_answer(struct history_store *store, struct query_job *job);
 
+/* Fills job->rows for a WebSocket resume of a pair (job->resume.pair): its stored trades
+ * after the offset job->resume.since, in the topic's order (rows->failed when the database
+ * is unavailable). */
+void market_resume(struct history_store *store, struct query_job *job);
+
 #endif

@@ -13,8 +13,10 @@ void query_job_free(struct query_job *job)
     if (job == NULL)
         return;
     free(job->body);
-    free(job->rows.times_us);
+    free(job->rows.positions);
     free(job->rows.values);
+    free(job->rows.trades);
+    free(job->rows.partitions);
     free(job);
 }
 

@@ -15,20 +15,24 @@
 #include "json_text.h"
 #include "request.h"
 
-/* A WebSocket resume: one ticker's stored values after a time. */
+/* A WebSocket resume: one ticker's stored values after a time, or one pair's stored trades
+ * after an offset. */
 struct resume_query {
-    char name[TICKER_NAME_MAX + 1];
-    int64_t since_us;
-    int limit; /* the most values returned: the newest ones when there are more */
+    char name[API_KEY_MAX + 1];
+    bool pair;
+    int64_t since; /* a time (ticker), an offset (pair) */
+    int limit;     /* the most values returned: the newest ones when there are more */
 };
 
 struct resume_rows {
-    bool failed;       /* the database was unavailable */
-    bool anchored;     /* a value at exactly since_us is stored (the client's last one) */
-    bool truncated;    /* more than `limit` values: the oldest were left out */
+    bool failed;        /* the database was unavailable */
+    bool anchored;      /* a value at exactly `since` is stored (the client's last one) */
+    bool truncated;     /* more than `limit` values: the oldest were left out */
     size_t count;
-    int64_t *times_us; /* owned, oldest first */
-    int32_t *values;   /* owned */
+    int64_t *positions; /* owned, oldest first: times (ticker), offsets (pair) */
+    int32_t *values;    /* owned: a ticker's values */
+    struct trade *trades;  /* owned: a pair's trades */
+    int32_t *partitions;   /* owned: where a pair's trades were read */
 };
 
 enum query_kind {

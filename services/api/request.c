@@ -257,19 +257,44 @@ static int parse_since(json_t *value, const char *what, int64_t *since_us, const
     return 0;
 }
 
+/* A pair's position: the offset of a trade in the trades topic. */
+static int parse_offset(json_t *value, const char *what, int64_t *offset, const char **code, struct error *err)
+{
+    if (!json_is_integer(value) || json_integer_value(value) < 0)
+        return reject(code, "invalid_since", err, "%s must be a trade's offset (an integer, 0 or more)", what);
+    *offset = json_integer_value(value);
+    return 0;
+}
+
+/* "base/quote", each an id trade.h accepts. */
+static int validate_pair(const char *text, size_t length, struct error *err)
+{
+    const char *slash = memchr(text, '/', length);
+    if (slash == NULL)
+        return error_set(err, "'%.100s' is not a currency pair 'base/quote'", text);
+    size_t base_length = (size_t)(slash - text);
+    if (trade_validate_name(text, base_length, "base", err) < 0 ||
+        trade_validate_name(slash + 1, length - base_length - 1, "quote", err) < 0)
+        return -1;
+    return 0;
+}
+
 _Static_assert((CLIENT_NAME_SLOTS & (CLIENT_NAME_SLOTS - 1)) == 0 && CLIENT_NAME_SLOTS >= 2 * CLIENT_TICKERS_MAX,
                "name_slots: a power of two with free slots to spare");
 
-/* Adds a validated name (merging a duplicate) with its since. */
-static int add_ticker(struct client_message *message, json_t *name, int64_t since_us, const char **code,
-                      struct error *err)
+/* Adds a validated name (merging a duplicate) with its since: a ticker's, or with `pair`,
+ * a currency pair's. */
+static int add_name(struct client_message *message, json_t *name, bool pair, int64_t since, const char **code,
+                    struct error *err)
 {
+    const char *invalid = pair ? "invalid_pair" : "invalid_ticker";
     if (!json_is_string(name))
-        return reject(code, "invalid_ticker", err, "ticker names must be strings");
+        return reject(code, invalid, err, pair ? "currency pairs must be strings" : "ticker names must be strings");
     const char *text = json_string_value(name);
     struct error name_err;
-    if (ticker_validate_name(text, json_string_length(name), &name_err) < 0)
-        return reject(code, "invalid_ticker", err, "invalid ticker: %s", name_err.message);
+    if (pair ? validate_pair(text, json_string_length(name), &name_err) < 0
+             : ticker_validate_name(text, json_string_length(name), &name_err) < 0)
+        return reject(code, invalid, err, "invalid %s: %s", pair ? "currency pair" : "ticker", name_err.message);
     /* Open addressing with linear probing over name_slots (FNV-1a hash of the name). */
     uint32_t hash = 2166136261u;
     for (const char *c = text; *c != '\0'; c++)
@@ -278,39 +303,52 @@ static int add_ticker(struct client_message *message, json_t *name, int64_t sinc
     for (; message->name_slots[slot] != 0; slot = (slot + 1) & (CLIENT_NAME_SLOTS - 1)) {
         struct client_ticker *seen = &message->tickers[message->name_slots[slot] - 1];
         if (strcmp(seen->name, text) == 0) {
-            seen->since_us = since_us;
+            seen->since = since;
             return 0;
         }
     }
     if (message->count == CLIENT_TICKERS_MAX)
-        return reject(code, "too_many_tickers", err, "more than %d tickers in one message", CLIENT_TICKERS_MAX);
+        return reject(code, "too_many_tickers", err, "more than %d tickers or pairs in one message", CLIENT_TICKERS_MAX);
     message->name_slots[slot] = (uint16_t)(message->count + 1);
-    struct client_ticker *ticker = &message->tickers[message->count++];
-    memcpy(ticker->name, text, json_string_length(name) + 1);
-    ticker->since_us = since_us;
+    struct client_ticker *entry = &message->tickers[message->count++];
+    memcpy(entry->name, text, json_string_length(name) + 1);
+    entry->pair = pair;
+    entry->since = since;
     return 0;
 }
 
-/* "ticker": "x" or "tickers": [...] | "*" (exactly one of them). */
-static int parse_tickers(json_t *root, struct client_message *message, int64_t since_us, const char **code,
-                         struct error *err)
+/* "ticker": "x", "tickers": [...] | "*", "pair": "b/q" or "pairs": [...] | "*" (exactly
+ * one of them): sets message->pairs, and the since of each from the "since" field (a time
+ * for tickers, an offset for pairs). */
+static int parse_names(json_t *root, struct client_message *message, const char **code, struct error *err)
 {
-    json_t *one = json_object_get(root, "ticker"), *many = json_object_get(root, "tickers");
-    if ((one == NULL) == (many == NULL))
-        return reject(code, "invalid_message", err, "give either 'tickers' (a list of names, or \"*\") or 'ticker'");
+    json_t *ticker = json_object_get(root, "ticker"), *tickers = json_object_get(root, "tickers");
+    json_t *pair = json_object_get(root, "pair"), *pairs = json_object_get(root, "pairs");
+    if ((ticker != NULL) + (tickers != NULL) + (pair != NULL) + (pairs != NULL) != 1)
+        return reject(code, "invalid_message", err,
+                      "give either 'tickers' (a list of names, or \"*\") or 'ticker', or for currency pairs "
+                      "'pairs' or 'pair'");
+    message->pairs = pair != NULL || pairs != NULL;
+    int64_t since = CLIENT_NO_SINCE;
+    json_t *since_value = json_object_get(root, "since");
+    if (since_value != NULL && (message->pairs ? parse_offset(since_value, "'since'", &since, code, err)
+                                               : parse_since(since_value, "'since'", &since, code, err)) < 0)
+        return -1;
+    json_t *one = message->pairs ? pair : ticker, *many = message->pairs ? pairs : tickers;
+    const char *field = message->pairs ? "pairs" : "tickers";
     if (one != NULL)
-        return add_ticker(message, one, since_us, code, err);
+        return add_name(message, one, message->pairs, since, code, err);
     if (json_is_string(many) && strcmp(json_string_value(many), "*") == 0) {
         message->all = true;
-        message->all_since_us = since_us;
+        message->all_since = since;
         return 0;
     }
     if (!json_is_array(many) || json_array_size(many) == 0)
-        return reject(code, "invalid_message", err, "'tickers' must be a non-empty list of names, or \"*\"");
+        return reject(code, "invalid_message", err, "'%s' must be a non-empty list of names, or \"*\"", field);
     size_t index;
     json_t *name;
     json_array_foreach(many, index, name) {
-        if (add_ticker(message, name, since_us, code, err) < 0)
+        if (add_name(message, name, message->pairs, since, code, err) < 0)
             return -1;
     }
     return 0;
@@ -321,16 +359,19 @@ static int parse_positions(json_t *root, struct client_message *message, const c
     json_t *positions = json_object_get(root, "positions");
     if (!json_is_object(positions) || json_object_size(positions) == 0)
         return reject(code, "invalid_message", err,
-                      "'positions' must be a non-empty object: {\"<ticker>\": \"<time of the last value you have>\"}");
+                      "'positions' must be a non-empty object: {\"<ticker>\": \"<time of the last value you have>\", "
+                      "\"<base/quote>\": <offset of the last trade you have>}");
     const char *name;
-    json_t *time;
-    json_object_foreach(positions, name, time) {
-        int64_t since_us;
-        char what[48];
-        snprintf(what, sizeof what, "position of '%.16s'", name);
+    json_t *position;
+    json_object_foreach(positions, name, position) {
+        int64_t since;
+        char what[128];
+        bool pair = strchr(name, '/') != NULL;
+        snprintf(what, sizeof what, "position of '%.100s'", name);
         json_t *name_value = json_string(name);
-        int rc = parse_since(time, what, &since_us, code, err) < 0 ? -1
-                 : add_ticker(message, name_value, since_us, code, err);
+        int rc = (pair ? parse_offset(position, what, &since, code, err) : parse_since(position, what, &since, code, err)) < 0
+                     ? -1
+                     : add_name(message, name_value, pair, since, code, err);
         json_decref(name_value);
         if (rc < 0)
             return -1;
@@ -359,28 +400,25 @@ static int parse_op(json_t *root, struct client_message *message, const char **c
     if (!json_is_string(op))
         return reject(code, "invalid_message", err, "field 'op' must be a string: subscribe, unsubscribe, resume or ping");
     const char *name = json_string_value(op);
-    static const char *const subscribe_fields[] = {"op", "ticker", "tickers", "since", "candles", NULL};
-    static const char *const unsubscribe_fields[] = {"op", "ticker", "tickers", NULL};
+    static const char *const subscribe_fields[] = {"op", "ticker", "tickers", "pair", "pairs", "since", "candles", NULL};
+    static const char *const unsubscribe_fields[] = {"op", "ticker", "tickers", "pair", "pairs", NULL};
     static const char *const resume_fields[] = {"op", "positions", NULL};
     static const char *const ping_fields[] = {"op", NULL};
     if (strcmp(name, "subscribe") == 0) {
         message->op = CLIENT_SUBSCRIBE;
-        int64_t since_us = CLIENT_NO_SINCE;
-        json_t *since = json_object_get(root, "since");
         json_t *candles = json_object_get(root, "candles");
-        if (check_fields(root, subscribe_fields, code, err) < 0 ||
-            (since != NULL && parse_since(since, "'since'", &since_us, code, err) < 0))
+        if (check_fields(root, subscribe_fields, code, err) < 0)
             return -1;
         if (candles != NULL && !json_is_boolean(candles))
             return reject(code, "invalid_message", err, "field 'candles' must be true or false");
         message->candles = json_is_true(candles);
-        return parse_tickers(root, message, since_us, code, err);
+        return parse_names(root, message, code, err);
     }
     if (strcmp(name, "unsubscribe") == 0) {
         message->op = CLIENT_UNSUBSCRIBE;
         if (check_fields(root, unsubscribe_fields, code, err) < 0)
             return -1;
-        return parse_tickers(root, message, CLIENT_NO_SINCE, code, err);
+        return parse_names(root, message, code, err);
     }
     if (strcmp(name, "resume") == 0) {
         message->op = CLIENT_RESUME;
@@ -403,6 +441,7 @@ int client_message_parse(const char *text, size_t length, struct client_message 
     if (root == NULL)
         return reject(code, "invalid_json", err, "invalid JSON at byte %d: %s", json_error.position, json_error.text);
     message->all = false;
+    message->pairs = false;
     message->candles = false;
     message->count = 0;
     memset(message->name_slots, 0, sizeof message->name_slots);

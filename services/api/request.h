@@ -94,28 +94,33 @@ bool origin_allowed(const char *origin, const char *host, const char *allowed);
 
 /* ---- WebSocket client messages (docs/api.md) ---- */
 
-#define CLIENT_TICKERS_MAX 1000 /* names one message may list */
+#define CLIENT_TICKERS_MAX 1000 /* names (tickers or pairs) one message may list */
 #define CLIENT_NAME_SLOTS 2048  /* a power of two, at least twice CLIENT_TICKERS_MAX */
 #define CLIENT_NO_SINCE INT64_MIN
 
 enum client_op {
-    CLIENT_SUBSCRIBE,   /* {"op":"subscribe","tickers":[...]|"*"[,"since":T][,"candles":true]}  ("ticker":"x" also accepted) */
-    CLIENT_UNSUBSCRIBE, /* {"op":"unsubscribe","tickers":[...]|"*"} */
-    CLIENT_RESUME,      /* {"op":"resume","positions":{"ticker_07":T, ...}} */
+    CLIENT_SUBSCRIBE,   /* {"op":"subscribe","tickers":[...]|"*"[,"since":T][,"candles":true]}  ("ticker":"x" also
+                         * accepted; "pairs"/"pair" instead, with "since" an offset) */
+    CLIENT_UNSUBSCRIBE, /* {"op":"unsubscribe","tickers":[...]|"*"} (or "pairs") */
+    CLIENT_RESUME,      /* {"op":"resume","positions":{"ticker_07":T, "bitcoin/tether":OFFSET, ...}} */
     CLIENT_PING,        /* {"op":"ping"}: answered {"type":"pong"} */
 };
 
+/* A ticker or a pair the message names. Positions: a ticker's value's time, a pair's
+ * trade's offset in the trades topic (docs/api.md). */
 struct client_ticker {
-    char name[TICKER_NAME_MAX + 1];
-    int64_t since_us; /* send every value after this time first; CLIENT_NO_SINCE: live only */
+    char name[API_KEY_MAX + 1];
+    bool pair;     /* a currency pair "base/quote", not a ticker */
+    int64_t since; /* send everything after this position first; CLIENT_NO_SINCE: live only */
 };
 
 struct client_message {
     enum client_op op;
-    bool all;                /* "tickers":"*" */
-    bool candles;            /* subscribe: also the live candle of each tick's minute */
-    int64_t all_since_us;    /* with `all`: the "since" for every ticker */
-    size_t count;            /* entries of `tickers` (0 with `all`) */
+    bool pairs;           /* subscribe, unsubscribe: the message names pairs ("pairs", "pair") */
+    bool all;             /* "tickers":"*" (or "pairs":"*") */
+    bool candles;         /* subscribe: also the live candle of each tick's (trade's) minute */
+    int64_t all_since;    /* with `all`: the "since" for every ticker (pair) */
+    size_t count;         /* entries of `tickers` (0 with `all`) */
     struct client_ticker tickers[CLIENT_TICKERS_MAX];
     /* The parser's own: `tickers` indexed by name (slot = index + 1, 0 = free), so that
      * merging duplicates stays linear in the message's length. */
@@ -125,7 +130,7 @@ struct client_message {
 /* Parses one WebSocket text message. On failure returns -1 with err set to a reason for
  * the client and *code to the documented error code: "invalid_json", "invalid_message"
  * (not an object, unknown or missing field, wrong type), "unknown_op", "invalid_ticker",
- * "invalid_since" or "too_many_tickers". Duplicate names are merged. */
+ * "invalid_pair", "invalid_since" or "too_many_tickers". Duplicate names are merged. */
 int client_message_parse(const char *text, size_t length, struct client_message *message, const char **code,
                          struct error *err);
 

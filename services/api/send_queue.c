@@ -86,7 +86,7 @@ static void coalesce(struct send_queue *queue)
         struct ticker_tally *tally = tally_of(tallies, &tally_count, frame->ticker_id);
         if (frame->kind == FRAME_TICK && tally->newest == i) {
             if (tally->leaving) {
-                struct frame *gap = frame_new_gap(tally->ticker_id, frame->ticker, tally->after_us, frame->time_us,
+                struct frame *gap = frame_new_gap(tally->ticker_id, frame->pair, frame->key, tally->after_us, frame->position,
                                                   tally->missed);
                 if (gap != NULL)
                     kept[kept_count++] = gap;
@@ -100,7 +100,7 @@ static void coalesce(struct send_queue *queue)
         int64_t missed = frame->kind == FRAME_GAP ? frame->gap_missed : 1;
         if (!tally->leaving) {
             tally->leaving = true;
-            tally->after_us = frame->previous_us;
+            tally->after_us = frame->previous;
         }
         tally->missed = tally->missed < 0 || missed < 0 ? -1 : tally->missed + missed;
         if (frame->kind == FRAME_TICK)

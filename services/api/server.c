@@ -42,6 +42,7 @@ struct api_server {
     struct ev_loop *loop; /* owned; lws runs on it as a "foreign" loop */
     struct lws_context *context;
     struct live_feed *feed;
+    struct live_feed *trades_feed; /* NULL without api.trades_topic */
     struct query_pool *pool;
     struct live_hub *hub;
     struct history_store_settings store_settings;
@@ -83,6 +84,8 @@ static void on_release_timer(lws_sorted_usec_list_t *timer)
 static void deliver_live_ticks(struct api_server *server)
 {
     live_hub_deliver(server->hub, live_feed_take(server->feed));
+    if (server->trades_feed != NULL)
+        live_hub_deliver_trades(server->hub, live_feed_take(server->trades_feed));
     schedule_release(server, live_hub_release_due(server->hub));
 }
 
@@ -549,11 +552,18 @@ struct api_server *api_server_start(const struct api_settings *settings, struct 
     if (server->hub == NULL)
         goto fail;
     schedule_heartbeat(server);
-    server->feed = live_feed_start(settings->shared.kafka_brokers, settings->shared.kafka_topic,
+    server->feed = live_feed_start(LIVE_FEED_TICKERS, settings->shared.kafka_brokers, settings->shared.kafka_topic,
                                    (size_t)settings->live_queue_max, settings->live_backfill, wake_from_thread, server,
                                    err);
     if (server->feed == NULL)
         goto fail;
+    if (settings->trades_topic[0] != '\0') {
+        server->trades_feed = live_feed_start(LIVE_FEED_TRADES, settings->shared.kafka_brokers, settings->trades_topic,
+                                              (size_t)settings->live_queue_max, settings->live_backfill,
+                                              wake_from_thread, server, err);
+        if (server->trades_feed == NULL)
+            goto fail;
+    }
     log_info("serving http://localhost:%lld/ (dashboard from %s, API under /api, WebSocket %s)", settings->port,
              server->frontend_path, WEBSOCKET_PATH);
     return server;
@@ -567,7 +577,10 @@ int api_server_service(struct api_server *server, struct error *err)
 {
     /* One turn: waits for any descriptor, timer or lws_cancel_service, serves what is ready. */
     ev_run(server->loop, EVRUN_ONCE);
-    return live_feed_failed(server->feed, err) ? -1 : 0;
+    return live_feed_failed(server->feed, err) ||
+                   (server->trades_feed != NULL && live_feed_failed(server->trades_feed, err))
+               ? -1
+               : 0;
 }
 
 void api_server_wake(struct api_server *server)
@@ -582,9 +595,10 @@ void api_server_stop(struct api_server *server)
         return;
     /* Threads first: they wake the context, so it must outlive them. After these two
      * return, nothing but this thread touches the server. */
-    struct live_feed *feed = server->feed;
-    server->feed = NULL; /* stops deliveries from the service callbacks */
+    struct live_feed *feed = server->feed, *trades_feed = server->trades_feed;
+    server->feed = server->trades_feed = NULL; /* stops deliveries from the service callbacks */
     live_feed_stop(feed);
+    live_feed_stop(trades_feed);
     query_pool_stop_workers(server->pool); /* cancels queries under way; their jobs stay allocated */
     if (server->context != NULL)
         lws_context_destroy(server->context); /* closes every client; sessions detach from their jobs */

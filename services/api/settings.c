@@ -42,7 +42,10 @@ static const struct config_option OPTIONS[] = {
     {"api.replay_ticks", "replay-ticks", CONFIG_INT, FIELD(replay_ticks), "256", 0, 100000, NULL,
      "recent ticks kept in memory per ticker: resumes within them need no database query"},
     {"api.max_tickers", "max-tickers", CONFIG_INT, FIELD(max_tickers), "10000", 1, 1000000, NULL,
-     "distinct tickers the server tracks; later ones are not served"},
+     "distinct tickers the server tracks (and as many currency pairs); later ones are not served"},
+    {"api.trades_topic", "trades-topic", CONFIG_STRING, FIELD(trades_topic), "trades", 0, 0, NULL,
+     "the trades topic whose currency pairs WebSocket clients may subscribe to (\"pairs\"); read only once it "
+     "exists; empty: none"},
     {"api.max_ahead_ms", "max-ahead-ms", CONFIG_INT, FIELD(max_ahead_ms), "1000", 0, 86400000, NULL,
      "a value dated further than this past the server's clock (a producer with a wrong clock) is held back "
      "and sent live when its time comes, and left out of answers until then: one value from the future must "

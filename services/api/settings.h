@@ -25,6 +25,7 @@ struct api_settings {
     long long live_backfill;
     long long replay_ticks;
     long long max_tickers;
+    char *trades_topic; /* "" : no pair subscriptions */
     long long admin_port;
 };
 

@@ -1,5 +1,6 @@
 /*
- * A WebSocket client watching one ticker: what it has been sent (the newest time queued:
+ * A WebSocket client watching one ticker or pair: what it has been sent (the newest
+ * position queued (a tick's time, a trade's offset):
  * a value is never sent twice nor out of order, whatever mix of window, PostgreSQL rows and
  * live ticks a resume takes), and resuming from a position. See live_hub_internal.h.
  * Service thread only.
@@ -32,7 +33,7 @@ struct subscription *subscription_add(struct ws_client *client, struct ticker_en
     struct subscription *subscription = calloc(1, sizeof *subscription);
     if (subscription == NULL)
         return NULL;
-    *subscription = (struct subscription){.client = client, .ticker = entry, .last_queued_us = entry->last_time_us};
+    *subscription = (struct subscription){.client = client, .ticker = entry, .last_queued = entry->last_position};
     if (ticker_entry_subscribe(entry, subscription) < 0) {
         free(subscription);
         return NULL;
@@ -55,9 +56,9 @@ void subscription_remove(struct ws_client *client, size_t index)
 
 void subscription_push_tick(struct live_hub *hub, struct subscription *subscription, struct frame *tick)
 {
-    if (tick->time_us <= subscription->last_queued_us)
+    if (tick->position <= subscription->last_queued)
         return;
-    subscription->last_queued_us = tick->time_us;
+    subscription->last_queued = tick->position;
     ws_client_push(hub, subscription->client, frame_ref(tick));
 }
 
@@ -66,19 +67,22 @@ void subscription_push_tick(struct live_hub *hub, struct subscription *subscript
 void subscription_push_candle(struct live_hub *hub, struct subscription *subscription, struct frame **candle)
 {
     struct ws_client *client = subscription->client;
+    struct ticker_entry *entry = subscription->ticker;
     if (!subscription->candles || subscription->resume != NULL || client->queue.count * 2 > client->queue.limit)
         return;
     if (*candle == NULL)
-        *candle = frame_new_candle(subscription->ticker->name, &subscription->ticker->candle);
+        *candle = entry->pair ? frame_new_market_candle(entry->name, &entry->market)
+                              : frame_new_candle(entry->name, &entry->candle);
     if (*candle != NULL)
         ws_client_push(hub, client, frame_ref(*candle));
 }
 
-static void push_gap(struct live_hub *hub, struct subscription *subscription, int64_t after_us, int64_t before_us,
+static void push_gap(struct live_hub *hub, struct subscription *subscription, int64_t after, int64_t before,
                      int64_t missed)
 {
     metric_add(hub->metrics.gaps, 1);
-    struct frame *gap = frame_new_gap(subscription->ticker->id, subscription->ticker->name, after_us, before_us, missed);
+    struct ticker_entry *entry = subscription->ticker;
+    struct frame *gap = frame_new_gap(entry->id, entry->pair, entry->name, after, before, missed);
     if (gap != NULL)
         ws_client_push(hub, subscription->client, gap);
 }
@@ -95,39 +99,39 @@ static void push_window(struct live_hub *hub, struct subscription *subscription,
     struct ticker_entry *entry = subscription->ticker;
     bool first = true;
     for (size_t i = 0; i < entry->window_count; i++) {
-        struct frame *tick = ticker_window_at(hub->tickers, entry, i);
-        if (tick->time_us <= subscription->last_queued_us)
+        struct frame *tick = ticker_window_at(live_hub_table_of(hub, entry), entry, i);
+        if (tick->position <= subscription->last_queued)
             continue;
-        bool follows = tick->previous_us == INT64_MIN ? !(strict && first)
-                                                      : tick->previous_us <= subscription->last_queued_us;
+        bool follows = tick->previous == INT64_MIN ? !(strict && first)
+                                                      : tick->previous <= subscription->last_queued;
         if (!follows)
-            push_gap(hub, subscription, subscription->last_queued_us, tick->time_us, -1);
+            push_gap(hub, subscription, subscription->last_queued, tick->position, -1);
         subscription_push_tick(hub, subscription, tick);
         first = false;
     }
-    if (strict && first && entry->last_time_us > subscription->last_queued_us)
-        push_gap(hub, subscription, subscription->last_queued_us, INT64_MIN, -1); /* newer values, none held */
+    if (strict && first && entry->last_position > subscription->last_queued)
+        push_gap(hub, subscription, subscription->last_queued, INT64_MIN, -1); /* newer values, none held */
 }
 
-/* Does the window hold every tick after `since_us`? */
-static bool window_covers(const struct ticker_table *table, const struct ticker_entry *entry, int64_t since_us)
+/* Does the window hold every tick after position `since`? */
+static bool window_covers(const struct ticker_table *table, const struct ticker_entry *entry, int64_t since)
 {
-    if (since_us >= entry->last_time_us)
+    if (since >= entry->last_position)
         return true; /* nothing newer exists */
     if (entry->window_count == 0)
         return false;
     const struct frame *oldest = ticker_window_at(table, entry, 0);
-    return oldest->time_us <= since_us || (oldest->previous_us != INT64_MIN && oldest->previous_us <= since_us);
+    return oldest->position <= since || (oldest->previous != INT64_MIN && oldest->previous <= since);
 }
 
-void subscription_resume(struct live_hub *hub, struct subscription *subscription, int64_t since_us)
+void subscription_resume(struct live_hub *hub, struct subscription *subscription, int64_t since)
 {
     if (subscription->resume != NULL) { /* a newer position replaces one under way */
         subscription->resume->session = NULL;
         subscription->resume = NULL;
     }
-    subscription->last_queued_us = since_us;
-    if (window_covers(hub->tickers, subscription->ticker, since_us)) {
+    subscription->last_queued = since;
+    if (window_covers(live_hub_table_of(hub, subscription->ticker), subscription->ticker, since)) {
         metric_add(hub->metrics.resumes_memory, 1);
         push_window(hub, subscription, false);
         return;
@@ -136,7 +140,8 @@ void subscription_resume(struct live_hub *hub, struct subscription *subscription
     if (job != NULL) {
         job->kind = QUERY_RESUME;
         memcpy(job->resume.name, subscription->ticker->name, sizeof job->resume.name);
-        job->resume.since_us = since_us;
+        job->resume.pair = subscription->ticker->pair;
+        job->resume.since = since;
         job->resume.limit = (int)hub->settings->history_max_limit;
         job->session = subscription;
         if (query_pool_submit(hub->pool, job) == 0) {
@@ -165,19 +170,27 @@ void live_hub_resume_answered(struct live_hub *hub, struct query_job *job)
         query_job_free(job);
         return;
     }
+    struct ticker_entry *entry = subscription->ticker;
     if (rows->truncated) /* more than history_max_limit values: the oldest are left out */
-        push_gap(hub, subscription, subscription->last_queued_us, rows->times_us[0], -1);
-    int64_t previous = rows->anchored && !rows->truncated ? job->resume.since_us : INT64_MIN;
+        push_gap(hub, subscription, subscription->last_queued, rows->positions[0], -1);
+    int64_t previous = rows->anchored && !rows->truncated ? job->resume.since : INT64_MIN;
     for (size_t i = 0; i < rows->count; i++) {
-        struct ticker tick = {.value = rows->values[i], .time_us = rows->times_us[i]};
-        memcpy(tick.name, subscription->ticker->name, sizeof tick.name);
-        struct tick_origin origin = {.partition = -1, .previous_us = previous};
-        struct frame *frame = frame_new_tick(subscription->ticker->id, &tick, &origin);
+        struct frame *frame;
+        if (entry->pair) {
+            struct tick_origin origin = {.partition = rows->partitions[i], .offset = rows->positions[i],
+                                         .previous = previous};
+            frame = frame_new_trade(entry->id, &rows->trades[i], &origin);
+        } else {
+            struct ticker tick = {.value = rows->values[i], .time_us = rows->positions[i]};
+            memcpy(tick.name, entry->name, sizeof tick.name);
+            struct tick_origin origin = {.partition = -1, .previous = previous};
+            frame = frame_new_tick(entry->id, &tick, &origin);
+        }
         if (frame != NULL) {
             subscription_push_tick(hub, subscription, frame);
             frame_release(frame);
         }
-        previous = rows->times_us[i];
+        previous = rows->positions[i];
     }
     push_window(hub, subscription, false);
     query_job_free(job);

@@ -9,6 +9,8 @@
 
 struct ticker_table {
     size_t window;
+    bool pairs;
+    int first_id;
     size_t max_tickers, count;
     struct ticker_entry **entries; /* by id */
     size_t slot_count;             /* a power of two, at least twice max_tickers */
@@ -35,12 +37,14 @@ static struct ticker_entry **find_slot(const struct ticker_table *table, const c
     }
 }
 
-struct ticker_table *ticker_table_new(size_t window, size_t max_tickers, struct error *err)
+struct ticker_table *ticker_table_new(size_t window, size_t max_tickers, bool pairs, int first_id, struct error *err)
 {
     struct ticker_table *table = calloc(1, sizeof *table);
     if (table == NULL)
         goto out_of_memory;
     table->window = window;
+    table->pairs = pairs;
+    table->first_id = first_id;
     table->max_tickers = max_tickers;
     for (table->slot_count = 16; table->slot_count < max_tickers * 2; table->slot_count *= 2)
         ;
@@ -85,7 +89,8 @@ struct ticker_entry *ticker_table_add(struct ticker_table *table, const char *na
         return *slot;
     if (table->count == table->max_tickers) {
         if (!table->full_reported)
-            log_warn("more than api.max_tickers (%zu) distinct tickers: new ones are not served", table->max_tickers);
+            log_warn("more than api.max_tickers (%zu) distinct %s: new ones are not served", table->max_tickers,
+                     table->pairs ? "currency pairs" : "tickers");
         table->full_reported = true;
         return NULL;
     }
@@ -96,18 +101,20 @@ struct ticker_entry *ticker_table_add(struct ticker_table *table, const char *na
         free(entry);
         return NULL;
     }
-    entry->id = (int)table->count;
+    entry->id = table->first_id + (int)table->count;
+    entry->pair = table->pairs;
     snprintf(entry->name, sizeof entry->name, "%s", name);
-    entry->last_time_us = INT64_MIN;
+    entry->last_position = INT64_MIN;
     live_candle_init(&entry->candle);
+    market_candle_init(&entry->market);
     table->entries[table->count++] = entry;
     *slot = entry;
     return entry;
 }
 
-struct ticker_entry *ticker_table_at(const struct ticker_table *table, int id)
+struct ticker_entry *ticker_table_at(const struct ticker_table *table, size_t index)
 {
-    return table->entries[id];
+    return table->entries[index];
 }
 
 size_t ticker_table_count(const struct ticker_table *table)
@@ -117,7 +124,7 @@ size_t ticker_table_count(const struct ticker_table *table)
 
 void ticker_table_remember(struct ticker_table *table, struct ticker_entry *entry, struct frame *frame)
 {
-    entry->last_time_us = frame->time_us;
+    entry->last_position = frame->position;
     if (table->window == 0)
         return;
     if (entry->window_count == table->window) {
@@ -129,12 +136,15 @@ void ticker_table_remember(struct ticker_table *table, struct ticker_entry *entr
     entry->window_count++;
 }
 
-void ticker_table_skip(struct ticker_entry *entry, int64_t time_us)
+void ticker_table_skip(struct ticker_entry *entry, int64_t position)
 {
-    if (time_us <= entry->last_time_us)
+    if (position <= entry->last_position)
         return;
-    entry->last_time_us = time_us;
-    live_candle_skip(&entry->candle, time_us);
+    entry->last_position = position;
+    if (entry->pair)
+        market_candle_skip(&entry->market);
+    else
+        live_candle_skip(&entry->candle, position);
 }
 
 struct frame *ticker_window_at(const struct ticker_table *table, const struct ticker_entry *entry, size_t i)

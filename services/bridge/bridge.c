@@ -416,7 +416,7 @@ static int handle_message(struct bridge *bridge, const rd_kafka_message_t *messa
     int64_t timestamp_ms = rd_kafka_message_timestamp(message, &timestamp_type);
     struct record_origin origin = {message->partition, message->offset, timestamp_ms, message->payload, message->len};
     char row[ROW_FORMAT_ROW_MAX];
-    int row_length = bridge->format->encode_row(message->payload, message->len, row, err);
+    int row_length = bridge->format->encode_row(message->payload, message->len, message->partition, message->offset, row, err);
     int rc;
     bool added_row = false;
     if (row_length >= 0) {

@@ -11,6 +11,7 @@
 #define BRIDGE_ROW_FORMAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -26,9 +27,11 @@ struct row_format {
     size_t header_length;
     const char *trailer; /* and ends with it */
     size_t trailer_length;
-    /* Decodes one message and writes its COPY row into `row` (ROW_FORMAT_ROW_MAX bytes).
-     * Returns the row's length, or -1 with err set (the message is a dead letter). */
-    int (*encode_row)(const char *payload, size_t length, char *row, struct error *err);
+    /* Decodes one message, read at `offset` of `partition`, and writes its COPY row into
+     * `row` (ROW_FORMAT_ROW_MAX bytes). Returns the row's length, or -1 with err set (the
+     * message is a dead letter). */
+    int (*encode_row)(const char *payload, size_t length, int32_t partition, int64_t offset, char *row,
+                      struct error *err);
 };
 
 extern const struct row_format TICKER_ROWS;

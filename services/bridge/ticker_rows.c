@@ -34,8 +34,10 @@ static char *put_be64(char *out, uint64_t value)
 }
 
 /* A binary row: field count, then (length, bytes) for name, time and value. */
-static int encode_row(const char *payload, size_t length, char *row, struct error *err)
+static int encode_row(const char *payload, size_t length, int32_t partition, int64_t offset, char *row,
+                      struct error *err)
 {
+    (void)partition, (void)offset; /* records keep no Kafka position */
     struct ticker ticker;
     if (ticker_decode(payload, length, &ticker, err) < 0)
         return -1;

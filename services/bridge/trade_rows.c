@@ -7,9 +7,12 @@
 #include "timestamp.h"
 #include "trade.h"
 
-/* One text row: exchange, base, quote, direction, price, volume, price_usd, time, trade_id.
- * Names and numbers were validated (no tab, newline or backslash): nothing to escape. */
-static int encode_row(const char *payload, size_t length, char *row, struct error *err)
+/* One text row: exchange, base, quote, direction, price, volume, price_usd, time, trade_id,
+ * and the message's place in the topic (the position a WebSocket subscription to the pair
+ * resumes from, docs/api.md). Names and numbers were validated (no tab, newline or
+ * backslash): nothing to escape. */
+static int encode_row(const char *payload, size_t length, int32_t partition, int64_t offset, char *row,
+                      struct error *err)
 {
     struct trade trade;
     if (trade_decode(payload, length, &trade, err) < 0)
@@ -18,9 +21,9 @@ static int encode_row(const char *payload, size_t length, char *row, struct erro
     timestamp_format(trade.timestamp_ms * 1000, time_text);
     if (trade.trade_id != TRADE_NO_ID)
         snprintf(trade_id, sizeof trade_id, "%" PRId64, trade.trade_id);
-    int written = snprintf(row, ROW_FORMAT_ROW_MAX, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", trade.exchange,
-                           trade.base, trade.quote, trade_direction_name(trade.direction), trade.price, trade.volume,
-                           trade.price_usd[0] != '\0' ? trade.price_usd : "\\N", time_text, trade_id);
+    int written = snprintf(row, ROW_FORMAT_ROW_MAX, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%" PRId32 "\t%" PRId64 "\n",
+                           trade.exchange, trade.base, trade.quote, trade_direction_name(trade.direction), trade.price, trade.volume,
+                           trade.price_usd[0] != '\0' ? trade.price_usd : "\\N", time_text, trade_id, partition, offset);
     if (written < 0 || written >= ROW_FORMAT_ROW_MAX)
         return error_set(err, "the trade's row is longer than %d bytes", ROW_FORMAT_ROW_MAX);
     return written;
@@ -29,6 +32,7 @@ static int encode_row(const char *payload, size_t length, char *row, struct erro
 const struct row_format TRADE_ROWS = {
     .kind = "trades",
     .table = "trades", .message_bytes = 250,
-    .copy_sql = "COPY trades (exchange, base, quote, direction, price, volume, price_usd, time, trade_id) FROM STDIN",
+    .copy_sql = "COPY trades (exchange, base, quote, direction, price, volume, price_usd, time, trade_id, "
+                "kafka_partition, kafka_offset) FROM STDIN",
     .encode_row = encode_row,
 };

@@ -1,7 +1,8 @@
 // The markets pages in a real browser (Debian's chromium, playwright-core) against a real
 // stack of kind trades: the board shows the replayed pairs with the API's exact prices and
 // volumes; a pair's view draws the stored candlesticks and volumes as /candles gives them,
-// and a new trade shows up live: in the price, the trades table and the newest bucket.
+// and a new trade shows up live, streamed over the WebSocket with its digits: in the price, the
+// trades table and the newest bucket.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -68,19 +69,24 @@ test('a pair\'s view draws /candles\' candlesticks and volumes, then a new trade
   assert.deepEqual(volume[2], shown.map((c) => -Number(c.volume_sell)));
   assert.ok(volume[1].some((v) => v > 0) && volume[2].some((v) => v < 0), 'volumes visible');
 
-  // A trade now, at a price no sample trade has: the page shows it within its refresh.
+  // A trade now, at a price no sample trade has (a trailing zero a double would drop): the page
+  // shows it as it streams in, not at its next HTTP refresh.
+  await waitFor('the pair watched live', () => page.evaluate(() => window.tickerflow.live.interest?.pair === 'bitcoin/tether'));
   const now = Date.now();
-  const trade = `{"exchange":"binance","base":"bitcoin","quote":"tether","direction":"buy","price":97699.99,` +
+  const trade = `{"exchange":"binance","base":"bitcoin","quote":"tether","direction":"buy","price":97699.90,` +
     `"volume":0.5000,"timestamp":${now},"tradeId":1}`;
   await produceLines(stack.topic, [`bitcoin/tether\t${trade}`]);
-  await waitFor('the new trade shown', async () => (await page.locator('#market-price').textContent()) === '97699.99',
+  await waitFor('the new trade shown', async () => (await page.locator('#market-price').textContent()) === '97699.90',
     { timeoutMs: 15000 });
-  assert.equal(await page.locator('#market-trades tr').first().locator('td').nth(2).textContent(), '97699.99');
+  assert.equal(await page.locator('#market-trades tr').first().locator('td').nth(2).textContent(), '97699.90');
+  const streamed = await page.evaluate(() => window.tickerflow.marketView.lastStreamed);
+  assert.deepEqual([streamed?.price, streamed?.volume, streamed?.trade_id], ['97699.90', '0.5000', 1],
+    'the trade came over the WebSocket, digits kept');
   // In the newest bucket: built live from the trade, or already stored when its minute closed
   // first (a trade a second before a minute's end).
   await waitFor('the newest bucket holds it', () => page.evaluate(() => {
     const last = window.tickerflow.marketView.candles().at(-1);
-    return Number(last.close) === 97699.99 && Number(last.high) === 97699.99;
+    return Number(last.close) === 97699.9 && Number(last.high) === 97699.9;
   }), { timeoutMs: 10000 });
   mkdirSync(join(buildDir, 'screenshots'), { recursive: true });
   await page.locator('#market-view').screenshot({ path: join(buildDir, 'screenshots', 'market.png') });

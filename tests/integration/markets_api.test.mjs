@@ -62,13 +62,17 @@ test('GET /api/markets/{base}/{quote}/trades: the newest trades of a range, olde
   const { status, body } = await getJson(`${base}/api/markets/ethereum/tether/trades?limit=5`);
   assert.equal(status, 200);
   assert.equal(body.truncated, true);
-  const expected = db.query(`SELECT exchange, direction, price::text, volume::text, price_usd::text, trade_id FROM
+  const expected = db.query(`SELECT exchange, direction, price::text, volume::text, price_usd::text, trade_id,
+      kafka_partition, kafka_offset FROM
     (SELECT * FROM trades WHERE currency_pair = 'ethereum/tether' ORDER BY time DESC, id DESC LIMIT 5) t ORDER BY time, id`);
-  assert.deepEqual(body.trades.map((t) => [t.exchange, t.direction, t.price, t.volume, t.price_usd, String(t.trade_id)]),
-    expected);
+  assert.deepEqual(body.trades.map((t) => [t.exchange, t.direction, t.price, t.volume, t.price_usd, String(t.trade_id),
+    String(t.partition), String(t.offset)]), expected);
   assert.equal(body.position, body.trades[4].time);
+  // Where a WebSocket subscription to the pair goes on from: the newest offset shown.
+  assert.equal(body.last_offset, Math.max(...body.trades.map((t) => t.offset)));
+  assert.equal(new Set(body.trades.map((t) => t.partition)).size, 1, "a pair's trades share a partition");
   const empty = await getJson(`${base}/api/markets/ethereum/tether/trades?to=2001-01-01T00:00:00Z`);
-  assert.deepEqual([empty.status, empty.body.trades, empty.body.position], [200, [], null]);
+  assert.deepEqual([empty.status, empty.body.trades, empty.body.position, empty.body.last_offset], [200, [], null, null]);
 });
 
 test('market routes refuse bad pairs and parameters (400) and unknown pairs (404), and the server goes on', async () => {

@@ -29,16 +29,22 @@ export function makeTrades(count, startMs) {
   return lines;
 }
 
-// The stored trades as the topic's text would give them back.
+// The stored trades as the topic's text would give them back, with where each was read.
 function storedTrades(db) {
   return db.query(`SELECT exchange, base, quote, direction, price::text, volume::text,
-      (extract(epoch FROM time) * 1000)::bigint, trade_id FROM trades ORDER BY trade_id`).map((r) => r.join(' '));
+      (extract(epoch FROM time) * 1000)::bigint, trade_id, kafka_partition, kafka_offset FROM trades ORDER BY trade_id`)
+    .map((r) => r.join(' '));
 }
 
-// The topic's trades (the records with a tradeId: the poison has none), as text.
+// The topic's trades (the records with a tradeId: the poison has none), as text, with their
+// partition and offset.
 function topicTrades(topic) {
-  return consumeAll(topic, { max: 1e7 }).filter((line) => line.includes('"tradeId"')).map((line) => JSON.parse(line.replace(/"(price|volume)":([-0-9.eE+]+)/g, '"$1":"$2"')))
-    .map((t) => [t.exchange, t.base, t.quote, t.direction, t.price, t.volume, t.timestamp, t.tradeId].join(' '))
+  return consumeAll(topic, { max: 1e7, format: '%p\t%o\t%s\n' }).filter((line) => line.includes('"tradeId"'))
+    .map((line) => {
+      const [partition, offset, json] = line.split('\t');
+      const t = JSON.parse(json.replace(/"(price|volume)":([-0-9.eE+]+)/g, '"$1":"$2"'));
+      return [t.exchange, t.base, t.quote, t.direction, t.price, t.volume, t.timestamp, t.tradeId, partition, offset].join(' ');
+    })
     .sort((a, b) => Number(a.split(' ')[7]) - Number(b.split(' ')[7]));
 }
 

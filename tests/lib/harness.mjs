@@ -260,8 +260,9 @@ function produceFiles(topic, key, payloads) {
 }
 
 // Reads every message of a topic from the start with kcat; returns their payloads as text.
-export function consumeAll(topic, { max = 100000 } = {}) {
-  const out = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-e', '-q', '-c', String(max), '-f', '%s\\n'],
+// `format`: kcat's -f, e.g. '%p\t%o\t%s\n' for each message's partition and offset too.
+export function consumeAll(topic, { max = 100000, format = '%s\\n' } = {}) {
+  const out = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-e', '-q', '-c', String(max), '-f', format],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   return out.split('\n').filter((line) => line !== '');
 }
@@ -445,11 +446,12 @@ export async function startStack(prefix, { tickers = 10, intervalMs = 200, produ
 
 // ---- WebSocket -------------------------------------------------------------------------------
 
-// A real WebSocket client that records every message it receives, parsed.
-export async function openClient(port) {
+// A real WebSocket client that records every message it receives, parsed (by JSON.parse, or
+// `parse`: tests/lib/exact-json.mjs keeps prices and volumes as the server's text).
+export async function openClient(port, { parse = JSON.parse } = {}) {
   const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
   const messages = [];
-  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  socket.on('message', (data) => messages.push(parse(data.toString())));
   await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
   return {
     socket,

@@ -1,6 +1,7 @@
 // A stack of kind trades for the API and browser tests: the shipped sample hour moved to end
 // about two minutes ago, stored by a bridge of kind trades, aggregated by an aggregator of
-// kind trades (every pair's last minute closed), served by an API server.
+// kind trades (every pair's last minute closed), served by an API server that follows the
+// trades topic's pairs live (WebSocket subscriptions to pairs) beside a ticker topic of its own.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -9,9 +10,10 @@ import {
 
 export const SAMPLE = join(root, 'services', 'producer', 'samples', 'trades-sample.jsonl');
 
-export async function startMarketsStack(prefix) {
+export async function startMarketsStack(prefix, { apiArgs = [] } = {}) {
   const db = createDatabase(prefix);
   const topic = createTopic(prefix, 3);
+  const tickerTopic = createTopic(`${prefix}-tickers`, 1);
   // The last trade 2 to 3 minutes ago, half a second before a minute's end: the aggregator's
   // idle partitions then close that minute 2.5 s after it, not up to a minute later.
   const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
@@ -28,8 +30,8 @@ export async function startMarketsStack(prefix) {
     startDaemon('bridge', ['--kind', 'trades', '--group-id', `${group}-b`], { env, label: `${prefix}-bridge` }),
     startDaemon('aggregator', ['--kind', 'trades', '--group-id', `${group}-a`, '--idle-timeout-ms', '1000'],
       { env, label: `${prefix}-aggregator` }),
-    startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist')],
-      { env, label: `${prefix}-api` }),
+    startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist'), '--trades-topic', topic,
+      ...apiArgs], { env: { ...env, KAFKA_TOPIC: tickerTopic }, label: `${prefix}-api` }),
   ];
   await waitForValue('every trade stored', () => db.count('SELECT count(*) FROM trades'), lines.length);
   await waitFor('every pair\'s last minute aggregated', () => db.count(`SELECT count(*) FROM

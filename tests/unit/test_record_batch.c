@@ -20,7 +20,7 @@ static int add_ticker(struct record_batch *batch, struct ticker ticker, const st
     char json[TICKER_JSON_MAX], row[ROW_FORMAT_ROW_MAX];
     int length = ticker_encode(&ticker, json, sizeof json, NULL);
     assert_true(length > 0);
-    int row_length = TICKER_ROWS.encode_row(json, (size_t)length, row, NULL);
+    int row_length = TICKER_ROWS.encode_row(json, (size_t)length, 0, 0, row, NULL);
     assert_true(row_length > 0);
     return record_batch_add_row(batch, row, (size_t)row_length, origin, NULL);
 }
@@ -160,9 +160,9 @@ static void a_message_that_does_not_decode_makes_no_row(void **unused)
 {
     char row[ROW_FORMAT_ROW_MAX];
     struct error err = {0};
-    assert_int_equal(TICKER_ROWS.encode_row("{\"name\":\"x\"}", 12, row, &err), -1);
+    assert_int_equal(TICKER_ROWS.encode_row("{\"name\":\"x\"}", 12, 0, 0, row, &err), -1);
     assert_non_null(strstr(err.message, "missing field"));
-    assert_int_equal(TRADE_ROWS.encode_row("{\"name\":\"x\"}", 12, row, &err), -1);
+    assert_int_equal(TRADE_ROWS.encode_row("{\"name\":\"x\"}", 12, 0, 0, row, &err), -1);
     assert_non_null(strstr(err.message, "unknown field 'name'"));
     assert_ptr_equal(row_format_of("tickers"), &TICKER_ROWS);
     assert_ptr_equal(row_format_of("trades"), &TRADE_ROWS);
@@ -176,14 +176,14 @@ static void trades_become_text_rows_with_their_numbers_as_received(void **unused
     const char without[] = "{\"exchange\":\"bitso\",\"base\":\"xrp\",\"quote\":\"tether\",\"direction\":\"buy\","
                            "\"price\":0.6174,\"volume\":180,\"timestamp\":1651686997237,\"priceUsd\":0.6178606418423568}";
     char row[ROW_FORMAT_ROW_MAX];
-    int length = TRADE_ROWS.encode_row(with_id, strlen(with_id), row, NULL);
+    int length = TRADE_ROWS.encode_row(with_id, strlen(with_id), 3, 81234, row, NULL);
     const char want_with_id[] = "binance\tbitcoin\ttether\tsell\t97431.25000000\t0.00012000\t\\N\t"
-                                "2025-11-24T16:00:00.123000Z\t77\n";
+                                "2025-11-24T16:00:00.123000Z\t77\t3\t81234\n";
     assert_int_equal(length, (int)strlen(want_with_id));
     assert_memory_equal(row, want_with_id, (size_t)length);
-    length = TRADE_ROWS.encode_row(without, strlen(without), row, NULL);
+    length = TRADE_ROWS.encode_row(without, strlen(without), 0, 0, row, NULL);
     const char want_without[] = "bitso\txrp\ttether\tbuy\t0.6174\t180\t0.6178606418423568\t"
-                                "2022-05-04T17:56:37.237000Z\t\\N\n";
+                                "2022-05-04T17:56:37.237000Z\t\\N\t0\t0\n";
     assert_int_equal(length, (int)strlen(want_without));
     assert_memory_equal(row, want_without, (size_t)length);
     assert_null(TRADE_ROWS.header);

@@ -189,7 +189,7 @@ static void client_messages(void **unused)
     assert_int_equal(message.count, 1);
     assert_false(message.all);
     assert_string_equal(message.tickers[0].name, "ticker_07");
-    assert_true(message.tickers[0].since_us == CLIENT_NO_SINCE);
+    assert_true(message.tickers[0].since == CLIENT_NO_SINCE);
     assert_false(message.candles);
     parse_ok("{\"op\":\"subscribe\",\"ticker\":\"ticker_07\",\"candles\":true}");
     assert_true(message.candles);
@@ -199,12 +199,12 @@ static void client_messages(void **unused)
     parse_ok("{\"tickers\":[\"a\",\"b\",\"a\"],\"op\":\"subscribe\",\"since\":\"2026-11-23T12:00:00.000001Z\"}");
     assert_int_equal(message.count, 2); /* duplicates merged */
     assert_string_equal(message.tickers[1].name, "b");
-    assert_true(message.tickers[1].since_us == 1795435200000001LL);
+    assert_true(message.tickers[1].since == 1795435200000001LL);
 
     parse_ok("{\"op\":\"subscribe\",\"tickers\":\"*\"}");
     assert_true(message.all);
     assert_int_equal(message.count, 0);
-    assert_true(message.all_since_us == CLIENT_NO_SINCE);
+    assert_true(message.all_since == CLIENT_NO_SINCE);
 
     parse_ok("{\"ticker\":\"t\",\"op\":\"unsubscribe\"}");
     assert_int_equal(message.op, CLIENT_UNSUBSCRIBE);
@@ -214,10 +214,59 @@ static void client_messages(void **unused)
     parse_ok("{\"op\":\"resume\",\"positions\":{\"a\":\"2026-11-23T12:00:00Z\",\"b\":\"2026-11-23T12:00:01Z\"}}");
     assert_int_equal(message.op, CLIENT_RESUME);
     assert_int_equal(message.count, 2);
-    assert_true(message.tickers[1].since_us - message.tickers[0].since_us == 1000000);
+    assert_true(message.tickers[1].since - message.tickers[0].since == 1000000);
 
     parse_ok("{\"op\":\"ping\"}");
     assert_int_equal(message.op, CLIENT_PING);
+}
+
+/* Currency pairs: named "base/quote", placed by their trades' offsets. */
+static void client_messages_for_pairs(void **unused)
+{
+    parse_ok("{\"op\":\"subscribe\",\"pair\":\"bitcoin/tether\"}");
+    assert_true(message.pairs);
+    assert_int_equal(message.count, 1);
+    assert_true(message.tickers[0].pair);
+    assert_string_equal(message.tickers[0].name, "bitcoin/tether");
+    assert_true(message.tickers[0].since == CLIENT_NO_SINCE);
+
+    parse_ok("{\"op\":\"subscribe\",\"pairs\":[\"bitcoin/tether\",\"ethereum/tether\",\"bitcoin/tether\"],"
+             "\"since\":81234,\"candles\":true}");
+    assert_int_equal(message.count, 2);
+    assert_true(message.candles);
+    assert_true(message.tickers[1].since == 81234);
+
+    parse_ok("{\"op\":\"subscribe\",\"pairs\":\"*\",\"since\":0}");
+    assert_true(message.all);
+    assert_true(message.pairs);
+    assert_true(message.all_since == 0);
+
+    parse_ok("{\"op\":\"subscribe\",\"tickers\":\"*\"}");
+    assert_false(message.pairs); /* a later message does not inherit it */
+
+    parse_ok("{\"op\":\"unsubscribe\",\"pairs\":\"*\"}");
+    assert_true(message.all && message.pairs);
+
+    /* A resume names both: the key says which ('/' only in pairs), the position's type follows. */
+    parse_ok("{\"op\":\"resume\",\"positions\":{\"ticker_07\":\"2026-11-23T12:00:00Z\",\"xrp/tether\":7}}");
+    assert_int_equal(message.count, 2);
+    assert_false(message.tickers[0].pair);
+    assert_true(message.tickers[1].pair);
+    assert_true(message.tickers[1].since == 7);
+
+    expect_client_error("{\"op\":\"subscribe\",\"pair\":\"bitcoin\"}", "invalid_pair", "not a currency pair");
+    expect_client_error("{\"op\":\"subscribe\",\"pair\":\"Bitcoin/tether\"}", "invalid_pair", "invalid currency pair");
+    expect_client_error("{\"op\":\"subscribe\",\"pair\":\"bitcoin/\"}", "invalid_pair", "invalid currency pair");
+    expect_client_error("{\"op\":\"subscribe\",\"pairs\":[7]}", "invalid_pair", "must be strings");
+    expect_client_error("{\"op\":\"subscribe\",\"pair\":\"a/b\",\"ticker\":\"t\"}", "invalid_message",
+                        "give either 'tickers'");
+    expect_client_error("{\"op\":\"subscribe\",\"pair\":\"a/b\",\"since\":\"2026-11-23T12:00:00Z\"}",
+                        "invalid_since", "offset");
+    expect_client_error("{\"op\":\"subscribe\",\"pair\":\"a/b\",\"since\":-1}", "invalid_since", "offset");
+    expect_client_error("{\"op\":\"subscribe\",\"pair\":\"a/b\",\"since\":1.5}", "invalid_since", "offset");
+    expect_client_error("{\"op\":\"resume\",\"positions\":{\"a/b\":\"2026-11-23T12:00:00Z\"}}", "invalid_since",
+                        "position of 'a/b'");
+    expect_client_error("{\"op\":\"resume\",\"positions\":{\"a/b/c\":3}}", "invalid_pair", "invalid currency pair");
 }
 
 static void client_message_errors(void **unused)
@@ -374,6 +423,7 @@ int main(void)
         cmocka_unit_test(history_rejects_every_bad_parameter),
         cmocka_unit_test(endpoints_without_parameters_reject_any),
         cmocka_unit_test(client_messages),
+        cmocka_unit_test(client_messages_for_pairs),
         cmocka_unit_test(client_message_errors),
         cmocka_unit_test(candles_defaults_and_values),
         cmocka_unit_test(candles_reject_every_bad_parameter),

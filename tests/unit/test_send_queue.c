@@ -13,7 +13,7 @@ static struct frame *tick(int id, int64_t time_us, int64_t previous_us)
 {
     struct ticker ticker = {.value = 1, .time_us = time_us};
     snprintf(ticker.name, sizeof ticker.name, "t%d", id);
-    struct tick_origin origin = {.partition = 0, .offset = time_us, .previous_us = previous_us};
+    struct tick_origin origin = {.partition = 0, .offset = time_us, .previous = previous_us};
     return frame_new_tick(id, &ticker, &origin);
 }
 
@@ -40,7 +40,7 @@ static void keeps_order_and_grows_on_demand(void **unused)
     assert_true(queue.capacity >= 50 && queue.capacity <= 100);
     for (int i = 1; i <= 50; i++) {
         struct frame *frame = send_queue_pop(&queue);
-        assert_int_equal(frame->time_us, i);
+        assert_int_equal(frame->position, i);
         frame_release(frame);
     }
     assert_null(send_queue_pop(&queue));
@@ -93,12 +93,12 @@ static void merges_an_earlier_gap_into_the_next(void **unused)
     assert_int_equal(send_queue_push(&queue, tick(0, 7, 6)), SEND_COALESCED); /* gap(0..6) t6 t7 */
     struct frame *gap = send_queue_pop(&queue);
     assert_int_equal(gap->kind, FRAME_GAP);
-    assert_int_equal(gap->previous_us, 0); /* after: where the client's sequence stopped */
-    assert_int_equal(gap->time_us, 6);     /* before: the next value it gets */
+    assert_int_equal(gap->previous, 0); /* after: where the client's sequence stopped */
+    assert_int_equal(gap->position, 6);     /* before: the next value it gets */
     assert_int_equal(gap->gap_missed, 5);  /* 1, 2, 3, then 4 and 5 */
     frame_release(gap);
     struct frame *next = send_queue_pop(&queue);
-    assert_int_equal(next->time_us, 6);
+    assert_int_equal(next->position, 6);
     frame_release(next);
     send_queue_clear(&queue);
 }

@@ -41,11 +41,16 @@ export async function forEachLimited(items, parallel, task) {
 // strings (a double would turn 97000.10 into 97000.1 and 0.1 + 0.2 into 0.30000000000000004).
 const EXACT_FIELDS = /"(price|volume|open|high|low|close|volume_buy|volume_sell|change_24h|change_24h_percent|volume_24h|volume_buy_24h|volume_sell_24h|price_usd)":(-?[0-9][0-9.eE+-]*)/g;
 
+// JSON.parse, with the prices and volumes as their text.
+export function parseExact(text) {
+  return JSON.parse(text.replace(EXACT_FIELDS, '"$1":"$2"'));
+}
+
 export async function fetchExact(url, { signal } = {}) {
   const response = await fetch(url, { cache: 'no-store', signal });
   const text = await response.text();
   let body = {};
-  try { body = JSON.parse(text.replace(EXACT_FIELDS, '"$1":"$2"')); } catch { /* an error page */ }
+  try { body = parseExact(text); } catch { /* an error page */ }
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
 }
