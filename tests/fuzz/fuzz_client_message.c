@@ -4,7 +4,8 @@
  *
  * Beyond "no crash": a rejection names one of the documented error codes and a reason
  * that makes an error frame;
- * an accepted message holds only valid, distinct ticker names, within the limit.
+ * an accepted message holds only valid, distinct ticker names and currency pairs (a pair's
+ * position an offset, never negative), within the limit.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,8 +16,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const ERROR_CODES[] = {"invalid_json",  "invalid_message", "unknown_op",      "invalid_ticker",
-                                          "invalid_since", "too_many_tickers", NULL};
+static const char *const ERROR_CODES[] = {"invalid_json",  "invalid_message",  "unknown_op",   "invalid_ticker",
+                                          "invalid_since", "too_many_tickers", "invalid_pair", NULL};
 
 static int documented_code(const char *code)
 {
@@ -51,9 +52,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     static const char *names[CLIENT_TICKERS_MAX];
     for (size_t i = 0; i < message.count; i++) {
-        names[i] = message.tickers[i].name;
-        if (ticker_validate_name(names[i], strlen(names[i]), NULL) < 0)
+        const struct client_ticker *named = &message.tickers[i];
+        names[i] = named->name;
+        const char *slash = strchr(named->name, '/');
+        if (named->pair != (slash != NULL))
             abort();
+        if (!named->pair && ticker_validate_name(names[i], strlen(names[i]), NULL) < 0)
+            abort();
+        if (named->pair && (trade_validate_name(named->name, (size_t)(slash - named->name), "base", NULL) < 0 ||
+                            trade_validate_name(slash + 1, strlen(slash + 1), "quote", NULL) < 0 ||
+                            (named->since != CLIENT_NO_SINCE && named->since < 0)))
+            abort();
+        if (message.op != CLIENT_RESUME && named->pair != message.pairs)
+            abort(); /* a subscribe or unsubscribe names one kind */
     }
     qsort(names, message.count, sizeof names[0], compare_names);
     for (size_t i = 1; i < message.count; i++)
