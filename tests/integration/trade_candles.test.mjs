@@ -152,14 +152,17 @@ test('a trade dated minutes ahead costs no later trade its place in a candlestic
   const adminPort = await freePort();
   const daemons = startPair('future', env, uniqueName('group'), { adminPort });
   const now = Date.now();
-  // Real trades from 120 s ago to now, in order: the first 1200 (to 24 s ago), then one dated
-  // three minutes ahead (an exchange's clock gone wrong), then the rest.
-  const real = makeTrades(1500, now - 120000, 100, { lateEvery: 0 });
-  await produceLines(topic, real.slice(0, 1200));
+  // Real trades from 192 s ago to now, in order: the first 1920 (to 38 s ago), then one dated
+  // three minutes ahead (an exchange's clock gone wrong), then the rest. 192 s hold at least
+  // three minute ends before the last 3 s whatever the clock's second, so two whole minutes of
+  // each pair are compared (120 s held only one when the run began a second or two after a
+  // minute: one run in twenty).
+  const real = makeTrades(2400, now - 192000, 100, { lateEvery: 0 });
+  await produceLines(topic, real.slice(0, 1920));
   const future = '{"exchange":"binance","base":"bitcoin","quote":"tether","direction":"buy","price":1,"volume":1,' +
     `"timestamp":${now + 180000},"tradeId":1}`;
   await produceLines(topic, [`bitcoin/tether\t${future}`]);
-  await produceLines(topic, real.slice(1200));
+  await produceLines(topic, real.slice(1920));
   const lastReal = Math.max(...real.map((l) => Number(/"timestamp":(\d+)/.exec(l)[1])));
   // Every minute that ends 3 s (out-of-orderness and a margin) before the last real trade is closed.
   const closedBefore = db.query(`SELECT to_timestamp(${lastReal - 3000} / 1000.0)`)[0][0];
