@@ -41,6 +41,7 @@ int main(int argc, char **argv)
     }
     size_t lengths[RECORD_COUNT];
     struct trade trades[RECORD_COUNT];
+    struct trade_numbers numbers[RECORD_COUNT];
     for (size_t i = 0; i < RECORD_COUNT; i++)
         lengths[i] = strlen(RECORDS[i]);
 
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
     int64_t started_us = timestamp_now_us();
     for (long i = 0; i < iterations; i++) {
         size_t k = (size_t)i % RECORD_COUNT;
-        if (trade_decode(RECORDS[k], lengths[k], &trades[k], &err) < 0) {
+        if (trade_decode_numbers(RECORDS[k], lengths[k], &trades[k], &numbers[k], &err) < 0) {
             fprintf(stderr, "record %zu: %s\n", k, err.message);
             return 1;
         }
@@ -67,7 +68,8 @@ int main(int argc, char **argv)
         struct trade trade = trades[(size_t)i % RECORD_COUNT];
         trade.timestamp_ms += i * 10;
         enum window_verdict verdict;
-        if (trade_book_add(book, &trade, i, WINDOW_BOOK_NO_LIMIT, &verdict, &err) < 0 || verdict != WINDOW_ACCEPTED) {
+        if (trade_book_add(book, &trade, &numbers[(size_t)i % RECORD_COUNT], i, WINDOW_BOOK_NO_LIMIT, &verdict, &err) < 0 ||
+            verdict != WINDOW_ACCEPTED) {
             fprintf(stderr, "trade %ld not added\n", i);
             return 1;
         }

@@ -27,16 +27,23 @@ int trade_validate_name(const char *name, size_t length, const char *what, struc
     return 0;
 }
 
-int trade_validate_number(const char *text, size_t length, const char *what, bool positive, struct error *err)
+/* trade_validate_number, keeping the value read in *value. */
+static int read_number(const char *text, size_t length, const char *what, bool positive, struct decimal *value,
+                       struct error *err)
 {
     if (length > TRADE_NUMBER_MAX)
         return error_set(err, "%s is longer than %d bytes", what, TRADE_NUMBER_MAX);
-    struct decimal value;
-    if (decimal_parse(text, length, &value, err) < 0)
+    if (decimal_parse(text, length, value, err) < 0)
         return error_wrap(err, "%s", what);
-    if (positive ? !decimal_is_positive(&value) : decimal_is_negative(&value))
+    if (positive ? !decimal_is_positive(value) : decimal_is_negative(value))
         return error_set(err, "%s must be %s", what, positive ? "positive" : "zero or more");
     return 0;
+}
+
+int trade_validate_number(const char *text, size_t length, const char *what, bool positive, struct error *err)
+{
+    struct decimal value;
+    return read_number(text, length, what, positive, &value, err);
 }
 
 /* Every rule but the numbers' (trade_decode checks those as it reads them). */
@@ -111,11 +118,12 @@ static int string_field(const struct json_member *member, char *out, size_t out_
     return flat_json_string(member, out, out_size, err);
 }
 
-static int number_field(const struct json_member *member, char *out, bool positive, struct error *err)
+static int number_field(const struct json_member *member, char *out, bool positive, struct decimal *value,
+                        struct error *err)
 {
     if (member->kind != JSON_NUMBER)
         return error_set(err, "field '%s' must be a number", member->name);
-    if (trade_validate_number(member->raw, member->raw_length, member->name, positive, err) < 0)
+    if (read_number(member->raw, member->raw_length, member->name, positive, value, err) < 0)
         return -1;
     memcpy(out, member->raw, member->raw_length);
     out[member->raw_length] = '\0';
@@ -147,6 +155,13 @@ static enum field field_of(const char *name, size_t length)
 
 int trade_decode(const char *data, size_t length, struct trade *trade, struct error *err)
 {
+    struct trade_numbers numbers;
+    return trade_decode_numbers(data, length, trade, &numbers, err);
+}
+
+int trade_decode_numbers(const char *data, size_t length, struct trade *trade, struct trade_numbers *numbers,
+                         struct error *err)
+{
     struct flat_json object;
     if (flat_json_parse(data, length, &object, err) < 0)
         return -1;
@@ -167,8 +182,8 @@ int trade_decode(const char *data, size_t length, struct trade *trade, struct er
         string_field(fields[BASE], trade->base, sizeof trade->base, err) < 0 ||
         string_field(fields[QUOTE], trade->quote, sizeof trade->quote, err) < 0 ||
         string_field(fields[DIRECTION], direction, sizeof direction, err) < 0 ||
-        number_field(fields[PRICE], trade->price, true, err) < 0 ||
-        number_field(fields[VOLUME], trade->volume, false, err) < 0 ||
+        number_field(fields[PRICE], trade->price, true, &numbers->price, err) < 0 ||
+        number_field(fields[VOLUME], trade->volume, false, &numbers->volume, err) < 0 ||
         flat_json_integer(fields[TIMESTAMP], &trade->timestamp_ms, err) < 0)
         return -1;
     if (strcmp(direction, "buy") == 0)
@@ -178,8 +193,9 @@ int trade_decode(const char *data, size_t length, struct trade *trade, struct er
     else
         return error_set(err, "field 'direction' must be \"buy\" or \"sell\"");
     const struct json_member *price_usd = fields[PRICE_USD];
+    struct decimal price_usd_value;
     if (price_usd != NULL && price_usd->kind != JSON_NULL &&
-        number_field(price_usd, trade->price_usd, false, err) < 0)
+        number_field(price_usd, trade->price_usd, false, &price_usd_value, err) < 0)
         return -1;
     const struct json_member *trade_id = fields[TRADE_ID];
     if (trade_id != NULL && flat_json_integer(trade_id, &trade->trade_id, err) < 0)

@@ -63,6 +63,16 @@ int trade_encode(const struct trade *trade, char *out, size_t out_size, struct e
  * the fields above (priceUsd and tradeId optional), each of its type and rules. */
 int trade_decode(const char *data, size_t length, struct trade *trade, struct error *err);
 
+/* A trade's price and volume as exact decimals. */
+struct trade_numbers {
+    struct decimal price, volume;
+};
+
+/* trade_decode, also giving the price and volume as decimals: they are read while checked,
+ * so a consumer that adds them up (the aggregator) need not parse them again. */
+int trade_decode_numbers(const char *data, size_t length, struct trade *trade, struct trade_numbers *numbers,
+                         struct error *err);
+
 /* "base/quote": the currency pair, the records' Kafka key and the tables' currency_pair. */
 void trade_pair(const struct trade *trade, char out[TRADE_PAIR_MAX + 1]);
 

@@ -21,7 +21,10 @@
 /* One message, decoded. */
 union book_item {
     struct ticker tick;
-    struct trade trade;
+    struct {
+        struct trade trade;
+        struct trade_numbers numbers; /* its price and volume, read once by the decoder */
+    };
 };
 
 struct book_kind {

@@ -143,13 +143,10 @@ static struct trade_window *window_at(const struct trade_book *book, struct pair
 }
 
 /* Applies one trade to its window; the window is unchanged when it fails. */
-static int apply(struct trade_window *window, const struct trade *trade, int64_t time_us, int64_t offset,
-                 struct error *err)
+static int apply(struct trade_window *window, const struct trade *trade, const struct trade_numbers *numbers,
+                 int64_t time_us, int64_t offset, struct error *err)
 {
-    struct decimal price, volume;
-    if (decimal_parse(trade->price, strlen(trade->price), &price, err) < 0 ||
-        decimal_parse(trade->volume, strlen(trade->volume), &volume, err) < 0)
-        return -1;
+    const struct decimal price = numbers->price, volume = numbers->volume;
     struct trade_candle *candle = &window->candle;
     struct decimal *side = trade->direction == TRADE_BUY ? &candle->volume_buy : &candle->volume_sell;
     struct decimal summed = *side;
@@ -187,8 +184,8 @@ static int apply(struct trade_window *window, const struct trade *trade, int64_t
     return 0;
 }
 
-int trade_book_add(struct trade_book *book, const struct trade *trade, int64_t offset, int64_t newest_limit_us,
-                   enum window_verdict *verdict, struct error *err)
+int trade_book_add(struct trade_book *book, const struct trade *trade, const struct trade_numbers *numbers,
+                   int64_t offset, int64_t newest_limit_us, enum window_verdict *verdict, struct error *err)
 {
     int64_t time_us = trade->timestamp_ms * 1000;
     int64_t moves_to_us = time_us < newest_limit_us ? time_us : newest_limit_us;
@@ -214,7 +211,7 @@ int trade_book_add(struct trade_book *book, const struct trade *trade, int64_t o
     if (window == NULL)
         return -1;
     struct error why;
-    if (apply(window, trade, time_us, offset, &why) < 0) {
+    if (apply(window, trade, numbers, time_us, offset, &why) < 0) {
         if (window->candle.trades == 0) { /* just created: take it out again */
             size_t at = (size_t)(window - pair->windows);
             memmove(window, window + 1, (pair->count - at - 1) * sizeof *window);

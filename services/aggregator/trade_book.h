@@ -47,11 +47,12 @@ void trade_book_destroy(struct trade_book *book);
 /* As window_book_advance_newest. */
 void trade_book_advance_newest(struct trade_book *book, int64_t newest_event_us);
 
-/* Adds one trade (valid: trade_validate), read at `offset`; as window_book_add. Fails only
- * when out of memory. A trade whose volume would take its window's sum past 38 significant
- * digits (decimal.h) is not applied: WINDOW_INVALID, err says why. */
-int trade_book_add(struct trade_book *book, const struct trade *trade, int64_t offset, int64_t newest_limit_us,
-                   enum window_verdict *verdict, struct error *err);
+/* Adds one trade (valid: trade_validate) with its price and volume as decimals
+ * (trade_decode_numbers), read at `offset`; as window_book_add. Fails only when out of
+ * memory. A trade whose volume would take its window's sum past 38 significant digits
+ * (decimal.h) is not applied: WINDOW_INVALID, err says why. */
+int trade_book_add(struct trade_book *book, const struct trade *trade, const struct trade_numbers *numbers,
+                   int64_t offset, int64_t newest_limit_us, enum window_verdict *verdict, struct error *err);
 
 int64_t trade_book_newest_us(const struct trade_book *book);
 int64_t trade_book_watermark_us(const struct trade_book *book);

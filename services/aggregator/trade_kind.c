@@ -6,7 +6,7 @@
 
 static int decode(const void *payload, size_t length, union book_item *item, int64_t *time_us, struct error *err)
 {
-    if (trade_decode(payload, length, &item->trade, err) < 0)
+    if (trade_decode_numbers(payload, length, &item->trade, &item->numbers, err) < 0)
         return -1;
     *time_us = item->trade.timestamp_ms * 1000;
     return 0;
@@ -30,7 +30,7 @@ static void destroy(void *book)
 static int add(void *book, const union book_item *item, int64_t offset, int64_t newest_limit_us,
                enum window_verdict *verdict, struct error *err)
 {
-    return trade_book_add(book, &item->trade, offset, newest_limit_us, verdict, err);
+    return trade_book_add(book, &item->trade, &item->numbers, offset, newest_limit_us, verdict, err);
 }
 
 static int restore_anchor(void *book, const struct saved_anchor *anchor, struct error *err)

@@ -432,6 +432,21 @@ static void answer_candles(struct history_store *store, struct query_job *job)
     query_job_answer(job, &text);
 }
 
+int history_store_resume_first(const PGresult *result, int position_column, const struct resume_query *query,
+                               struct resume_rows *rows)
+{
+    int count = PQntuples(result), first = 0;
+    if (count > 0 && strtoll(PQgetvalue(result, 0, position_column), NULL, 10) == query->since) {
+        rows->anchored = true;
+        first = 1;
+    }
+    if (count - first > query->limit) {
+        rows->truncated = true;
+        first = count - query->limit;
+    }
+    return first;
+}
+
 /* Fills job->rows: the ticker's stored values after the time resume.since, oldest first. */
 static void answer_resume(struct history_store *store, struct query_job *job)
 {
@@ -447,15 +462,7 @@ static void answer_resume(struct history_store *store, struct query_job *job)
         rows->failed = true;
         return;
     }
-    int count = PQntuples(result), first = 0;
-    if (count > 0 && strtoll(PQgetvalue(result, 0, 1), NULL, 10) == query->since) {
-        rows->anchored = true;
-        first = 1;
-    }
-    if (count - first > query->limit) {
-        rows->truncated = true;
-        first = count - query->limit;
-    }
+    int count = PQntuples(result), first = history_store_resume_first(result, 1, query, rows);
     rows->positions = malloc((size_t)(count - first + 1) * sizeof *rows->positions);
     rows->values = malloc((size_t)(count - first + 1) * sizeof *rows->values);
     if (rows->positions == NULL || rows->values == NULL) {

@@ -46,6 +46,13 @@ void history_store_answer(struct history_store *store, struct query_job *job);
  * PQclears the result. */
 PGresult *history_store_query(struct history_store *store, const char *sql, int count, const char *const *params);
 
+/* A resume's answer (rows from the query's position on, oldest first, up to limit + 2):
+ * sets rows->anchored when the first row is at exactly the position asked (the client's last
+ * one) and rows->truncated when more than query->limit follow it, and returns the index of the
+ * first row to send. `position_column` holds each row's position. */
+int history_store_resume_first(const PGresult *result, int position_column, const struct resume_query *query,
+                               struct resume_rows *rows);
+
 /* The newest time an answer may show: the clock plus max_ahead_ms. */
 int64_t history_store_due_until_us(const struct history_store *store);
 

@@ -240,15 +240,7 @@ void market_resume(struct history_store *store, struct query_job *job)
         rows->failed = true;
         return;
     }
-    int count = PQntuples(result), first = 0;
-    if (count > 0 && strtoll(PQgetvalue(result, 0, 0), NULL, 10) == query->since) {
-        rows->anchored = true;
-        first = 1;
-    }
-    if (count - first > query->limit) {
-        rows->truncated = true;
-        first = count - query->limit;
-    }
+    int count = PQntuples(result), first = history_store_resume_first(result, 0, query, rows);
     size_t room = (size_t)(count - first + 1);
     rows->positions = malloc(room * sizeof *rows->positions);
     rows->partitions = malloc(room * sizeof *rows->partitions);

@@ -55,5 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     same_or_abort(&decoded, &again);
     stable_or_abort(decoded.price);
     stable_or_abort(decoded.volume);
+    /* The numbers read while decoding are the text's, digit and scale. */
+    struct trade_numbers numbers;
+    struct decimal price, volume;
+    if (trade_decode_numbers((const char *)data, size, &again, &numbers, &err) < 0 ||
+        decimal_parse(decoded.price, strlen(decoded.price), &price, NULL) < 0 ||
+        decimal_parse(decoded.volume, strlen(decoded.volume), &volume, NULL) < 0 ||
+        decimal_compare(&numbers.price, &price) != 0 || numbers.price.scale != price.scale ||
+        decimal_compare(&numbers.volume, &volume) != 0 || numbers.volume.scale != volume.scale)
+        abort();
     return 0;
 }

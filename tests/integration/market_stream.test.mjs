@@ -5,7 +5,11 @@
 // minute's trades; `since` from the trades API's last_offset and resumes that reach past the
 // server's window (answered from PostgreSQL) continuing without a hole or a repeat; errors.
 import assert from 'node:assert/strict';
-import { openClient, produceLines, requireServices, test, waitFor, waitForValue } from '../lib/harness.mjs';
+import { join } from 'node:path';
+import {
+  createDatabase, createTopic, freePort, openClient, produceLines, requireServices, root, startDaemon, test, uniqueName,
+  waitFor, waitForValue,
+} from '../lib/harness.mjs';
 import { startMarketsStack } from '../lib/markets-stack.mjs';
 import { fetchExactJson, parseExactJson } from '../lib/exact-json.mjs';
 
@@ -179,4 +183,34 @@ test('"pairs": "*" follows every pair, new ones too; unsubscribing stops them; b
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.deepEqual(client.messages.slice(count).filter((m) => m.type === 'trade'), [], 'no trade after unsubscribing');
   client.close();
+});
+
+test('a trades topic created after the server started is followed once it exists, without warnings meanwhile', async () => {
+  const db = createDatabase('market_stream_late');
+  const tickerTopic = createTopic('market_stream_late_tickers', 1);
+  const tradesTopic = uniqueName('market_stream_late_trades'); // not created yet
+  const port = await freePort();
+  const api = startDaemon('api', ['--port', String(port), '--frontend-dir', join(root, 'frontend', 'dist'),
+    '--trades-topic', tradesTopic], { env: { DATABASE_URL: db.url, KAFKA_TOPIC: tickerTopic }, label: 'market_stream-late-api' });
+  await waitFor('the API server to say the trades topic is not there yet', () =>
+    api.log().includes(`topic ${tradesTopic} not found`));
+  createTopic(tradesTopic, 2, { exact: true });
+  await waitFor('the trades feed reading the new topic', () =>
+    api.log().includes(`live feed reading 2 partitions of ${tradesTopic}`), { timeoutMs: 15000 });
+  await produceLines(tradesTopic, liveTrades(['bitcoin/tether'], 1));
+  const client = await openClient(port, { parse: parseExactJson });
+  await waitFor('the pair known', async () => {
+    client.send({ op: 'subscribe', pair: 'bitcoin/tether' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return client.messages.some((m) => m.type === 'subscribed');
+  });
+  await produceLines(tradesTopic, liveTrades(['bitcoin/tether'], 3));
+  await waitForValue('the three later trades', () => client.messages.filter((m) => m.type === 'trade').length, 3);
+  const trades = client.messages.filter((m) => m.type === 'trade');
+  assert.deepEqual(trades.map((t) => t.offset), [1, 2, 3]);
+  assert.deepEqual(trades.map((t) => t.prev), [0, 1, 2]);
+  const waitingLines = api.log().split('\n').filter((l) => l.includes(tradesTopic) && / (WARN|ERROR) /.test(l));
+  assert.deepEqual(waitingLines, [], 'waiting for the topic is not a warning');
+  client.close();
+  assert.equal(await api.stop(), 0);
 });

@@ -223,8 +223,9 @@ export function databaseAt(databaseUrl) {
 
 // ---- Kafka -------------------------------------------------------------------------------
 
-export function createTopic(prefix, partitions = 6) {
-  const topic = uniqueName(prefix);
+// A new topic named `prefix` and a unique suffix (`exact`: named `prefix` itself).
+export function createTopic(prefix, partitions = 6, { exact = false } = {}) {
+  const topic = exact ? prefix : uniqueName(prefix);
   execFileSync('bash', ['-c', `source "${root}/scripts/lib/services.sh" && kafka_create_topic "$0" "$1" "$2"`,
     brokers, topic, String(partitions)], { stdio: ['ignore', 'ignore', 'pipe'] });
   return topic;

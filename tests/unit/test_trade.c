@@ -28,6 +28,14 @@ static void the_coincap_record_decodes_with_its_numbers_as_written(void **unused
     assert_string_equal(trade.volume, "180");
     assert_string_equal(trade.price_usd, "0.6178606418423568");
     assert_int_equal(trade.timestamp_ms, 1651686997237LL);
+    /* The same, with the numbers as decimals (what the aggregator adds up). */
+    struct trade_numbers numbers;
+    assert_int_equal(trade_decode_numbers(COINCAP, strlen(COINCAP), &trade, &numbers, &err), 0);
+    char text[DECIMAL_TEXT_MAX];
+    decimal_format(&numbers.price, text, sizeof text);
+    assert_string_equal(text, "0.6174");
+    decimal_format(&numbers.volume, text, sizeof text);
+    assert_string_equal(text, "180");
     assert_true(trade.trade_id == TRADE_NO_ID);
     char pair[TRADE_PAIR_MAX + 1];
     trade_pair(&trade, pair);

@@ -55,11 +55,21 @@ static struct trade make(const char *base, const char *price, const char *volume
     return trade;
 }
 
+/* trade_book_add with the trade's numbers read as the decoder reads them. */
+static int book_add(struct trade_book *book, const struct trade *trade, int64_t offset, int64_t newest_limit_us,
+                    enum window_verdict *verdict, struct error *err)
+{
+    struct trade_numbers numbers;
+    assert_int_equal(decimal_parse(trade->price, strlen(trade->price), &numbers.price, NULL), 0);
+    assert_int_equal(decimal_parse(trade->volume, strlen(trade->volume), &numbers.volume, NULL), 0);
+    return trade_book_add(book, trade, &numbers, offset, newest_limit_us, verdict, err);
+}
+
 static enum window_verdict add(struct trade_book *book, struct trade trade, int64_t offset)
 {
     enum window_verdict verdict;
     struct error err;
-    assert_int_equal(trade_book_add(book, &trade, offset, WINDOW_BOOK_NO_LIMIT, &verdict, &err), 0);
+    assert_int_equal(book_add(book, &trade, offset, WINDOW_BOOK_NO_LIMIT, &verdict, &err), 0);
     return verdict;
 }
 
@@ -150,7 +160,7 @@ static void a_trade_dated_ahead_moves_the_watermark_only_to_the_limit(void **unu
     struct error err;
     add(book, make("bitcoin", "10", "1", TRADE_BUY, T0_MS + 1000), 1);
     struct trade future = make("bitcoin", "99", "1", TRADE_BUY, T0_MS + 3600000);
-    assert_int_equal(trade_book_add(book, &future, 2, (T0_MS + 2000) * 1000, &verdict, &err), 0);
+    assert_int_equal(book_add(book, &future, 2, (T0_MS + 2000) * 1000, &verdict, &err), 0);
     assert_int_equal(verdict, WINDOW_ACCEPTED);
     assert_true(trade_book_newest_us(book) == (T0_MS + 2000) * 1000);
     add(book, make("bitcoin", "11", "1", TRADE_BUY, T0_MS + 30000), 3);
@@ -174,9 +184,9 @@ static void limits_and_overflowing_sums_refuse_without_harm(void **unused)
     struct error err;
     struct trade tiny = make("bitcoin", "10", "0.0000000000000000000000000000000000001", TRADE_BUY, T0_MS + 2);
     struct trade big = make("bitcoin", "10", "100", TRADE_BUY, T0_MS + 3);
-    assert_int_equal(trade_book_add(book, &tiny, 3, WINDOW_BOOK_NO_LIMIT, &verdict, &err), 0);
+    assert_int_equal(book_add(book, &tiny, 3, WINDOW_BOOK_NO_LIMIT, &verdict, &err), 0);
     assert_int_equal(verdict, WINDOW_ACCEPTED);
-    assert_int_equal(trade_book_add(book, &big, 4, WINDOW_BOOK_NO_LIMIT, &verdict, &err), 0);
+    assert_int_equal(book_add(book, &big, 4, WINDOW_BOOK_NO_LIMIT, &verdict, &err), 0);
     assert_int_equal(verdict, WINDOW_INVALID);
     assert_non_null(strstr(err.message, "bitcoin/tether"));
     add(book, make("bitcoin", "10", "1", TRADE_BUY, T0_MS + 70000), 5);
@@ -225,7 +235,7 @@ static void a_replay_from_the_saved_state_rebuilds_the_same_windows(void **unuse
         for (int i = (int)replay; i < 400; i++) {
             enum window_verdict verdict;
             struct error err;
-            assert_int_equal(trade_book_add(second, &trades[i], i, i < cut ? WINDOW_BOOK_NO_TIME : WINDOW_BOOK_NO_LIMIT,
+            assert_int_equal(book_add(second, &trades[i], i, i < cut ? WINDOW_BOOK_NO_TIME : WINDOW_BOOK_NO_LIMIT,
                                             &verdict, &err), 0);
             if (i % 10 == 9)
                 trade_book_flush(second, on_candle, &got);
