@@ -24,6 +24,7 @@ const live = new LiveConnection({
     tickerView.onMessage(message);
     candleView.onMessage(message);
     marketView.onMessage(message);
+    marketsBoard.onMessage(message);
   },
 });
 
@@ -46,7 +47,7 @@ const candleView = new CandleView({
 
 const marketsBoard = new MarketsBoard({
   section: $('markets'), body: $('markets-rows'), count: $('markets-count'), status: $('markets-status'),
-}, { onOpen: (pair) => { location.hash = `#/market/${pair.split('/').map(encodeURIComponent).join('/')}`; } });
+}, live, { onOpen: (pair) => { location.hash = `#/market/${pair.split('/').map(encodeURIComponent).join('/')}`; } });
 
 const marketView = new MarketView({
   section: $('market-view'), name: $('market-name'), price: $('market-price'), time: $('market-time'),
@@ -86,8 +87,7 @@ function route() {
     candleView.show(state.name);
   } else if (state.view === 'markets') {
     document.title = 'markets · tickerflow';
-    live.watch(null); // the markets board reads over HTTP; nothing to stream meanwhile
-    marketsBoard.show();
+    marketsBoard.show(); // watches every pair's trades live
   } else if (state.view === 'market') {
     document.title = `${state.pair} · tickerflow`;
     marketView.show(state.pair, state); // watches the pair's trades live

@@ -14,7 +14,8 @@ export class LiveConnection {
   constructor({ onState, onMessage }) {
     this.onState = onState;
     this.onMessage = onMessage;
-    this.interest = null;  // null, { all: true }, { ticker, position } or { pair, position } (an offset)
+    // null, { all: true }, { ticker, position }, { pair, position } (an offset) or { allPairs: true }
+    this.interest = null;
     this.socket = null;
     this.attempt = 0;
     this.connect();
@@ -52,6 +53,7 @@ export class LiveConnection {
   // Subscribes for `interest`; `reconnected`: resume a ticker (pair) from its position.
   ask(interest, reconnected) {
     if (interest?.all) this.send({ op: 'subscribe', tickers: '*' });
+    else if (interest?.allPairs) this.send({ op: 'subscribe', pairs: '*' });
     else if (interest?.pair) {
       const hasPosition = interest.position !== undefined && interest.position !== null;
       this.send(hasPosition ? { op: 'subscribe', pair: interest.pair, since: interest.position }
@@ -73,6 +75,7 @@ export class LiveConnection {
     if (previous?.all && !interest?.all) this.send({ op: 'unsubscribe', tickers: '*' });
     else if (previous?.ticker) this.send({ op: 'unsubscribe', tickers: [previous.ticker] });
     else if (previous?.pair) this.send({ op: 'unsubscribe', pairs: [previous.pair] });
+    else if (previous?.allPairs && !interest?.allPairs) this.send({ op: 'unsubscribe', pairs: '*' });
     this.interest = interest;
     this.ask(interest, false);
   }

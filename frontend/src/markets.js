@@ -1,14 +1,18 @@
 // The markets board (#/markets): every currency pair with its last price, 24 h change and
-// bought/sold volumes, refreshed every few seconds. Prices and volumes are shown with the
-// digits the exchange sent (the API keeps them exact; see lib/api.js).
+// bought/sold volumes. The last prices move live: the board watches every pair's trades over
+// the WebSocket ("pairs": "*"); the 24 h figures come from GET /api/markets, read again every
+// ten seconds. Prices and volumes are shown with the digits the exchange sent (the API keeps
+// them exact; see lib/api.js).
 import { fetchMarkets } from './lib/api.js';
 
-export const MARKETS_REFRESH_MS = 2000;
+export const MARKETS_REFRESH_MS = 10000;
 
 export class MarketsBoard {
-  constructor(elements, { onOpen }) {
+  constructor(elements, live, { onOpen }) {
     this.elements = elements;
+    this.live = live;
     this.onOpen = onOpen;
+    this.lastStreamed = null; // the newest trade from the WebSocket, for tests and debugging
     this.markets = [];
     this.timer = null;
     this.generation = 0;
@@ -18,12 +22,14 @@ export class MarketsBoard {
     this.elements.section.hidden = false;
     clearInterval(this.timer);
     this.timer = setInterval(() => this.load(), MARKETS_REFRESH_MS);
+    this.live.watch({ allPairs: true });
     return this.load();
   }
 
   hide() {
     this.generation++;
     clearInterval(this.timer);
+    this.live.watch(null);
     this.elements.section.hidden = true;
   }
 
@@ -40,6 +46,19 @@ export class MarketsBoard {
       if (generation !== this.generation) return;
       this.elements.status.textContent = `Could not load the markets: ${error.message}`;
     }
+  }
+
+  // A trade from the WebSocket: its pair's last price, if it is not older than the one shown
+  // (the last price is the last trade by trade time, as /api/markets says).
+  onMessage(message) {
+    if (message.type !== 'trade' || this.elements.section.hidden) return;
+    this.lastStreamed = message;
+    const market = this.markets.find((m) => m.pair === message.pair);
+    if (!market || Date.parse(message.time) < Date.parse(market.time)) return;
+    market.price = message.price;
+    market.time = message.time;
+    const cell = this.elements.body.querySelector(`tr[data-pair="${CSS.escape(message.pair)}"] td`);
+    if (cell) cell.textContent = message.price;
   }
 
   render() {

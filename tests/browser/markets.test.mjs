@@ -1,6 +1,6 @@
 // The markets pages in a real browser (Debian's chromium, playwright-core) against a real
 // stack of kind trades: the board shows the replayed pairs with the API's exact prices and
-// volumes; a pair's view draws the stored candlesticks and volumes as /candles gives them,
+// volumes, and a new trade's price live; a pair's view draws the stored candlesticks and volumes as /candles gives them,
 // and a new trade shows up live, streamed over the WebSocket with its digits: in the price, the
 // trades table and the newest bucket.
 import { before, after } from 'node:test';
@@ -46,6 +46,17 @@ test('the markets board lists every replayed pair with the API\'s exact price an
   assert.deepEqual(rows.map((r) => [r[0], r[1], r[3], r[4], r[5], r[6]]),
     markets.map((m) => [m.pair, m.price, m.volume_24h, m.volume_buy_24h, m.volume_sell_24h, String(m.trades_24h)]));
   assert.ok(rows.every((r) => /%\)$/.test(r[2])), 'the 24 h change in value and percent');
+  // A trade now: its pair's last price moves as it streams in (digits kept), not at the next
+  // refresh of the 24 h figures ten seconds later.
+  await waitFor('every pair watched live', () => page.evaluate(() => window.tickerflow.live.interest?.allPairs === true));
+  const trade = `{"exchange":"binance","base":"xrp","quote":"tether","direction":"sell","price":0.61990,` +
+    `"volume":12.50,"timestamp":${Date.now()},"tradeId":2}`;
+  await produceLines(stack.topic, [`xrp/tether\t${trade}`]);
+  await waitFor('the new last price on the board', async () =>
+    (await page.locator('tr[data-pair="xrp/tether"] td').first().textContent()) === '0.61990', { timeoutMs: 8000 });
+  const streamed = await page.evaluate(() => window.tickerflow.marketsBoard.lastStreamed);
+  assert.deepEqual([streamed?.pair, streamed?.price, streamed?.trade_id], ['xrp/tether', '0.61990', 2],
+    'the price came over the WebSocket');
   await page.click('tr[data-pair="xrp/tether"]');
   await page.waitForURL(/#\/market\/xrp\/tether$/);
   assert.deepEqual(page.errors, []);
