@@ -7,8 +7,10 @@
 #include "retry.h"
 #include "timestamp.h"
 
-/* While messages flow, an empty poll this long means the local queues ran dry. */
-#define STARVED_AFTER_MS 5
+/* While messages flow, an empty poll this long means the local queues ran dry. With batched
+ * reads a queue is empty when the poll starts, so every millisecond waited is a millisecond
+ * of stall: 5 ms made a ticks drain ~15% slower (docs/benchmarks.md). */
+#define STARVED_AFTER_MS 1
 /* A seek drops a fetch in flight: not more often than a fetch takes. */
 #define WAKE_FETCHER_EVERY_MS 20
 /* How long a metadata request may take when a consumer error may mean the topic is gone. */
