@@ -195,10 +195,10 @@ static int decode(struct live_feed *feed, const rd_kafka_message_t *message, str
         tick->position = tick->ticker.time_us;
         return 0;
     }
-    if (trade_decode(message->payload, message->len, tick->trade, err) < 0)
+    struct live_trade *market = tick->market;
+    if (trade_decode_numbers(message->payload, message->len, &market->trade, &market->numbers, err) < 0)
         return -1;
-    tick->has_trade = true;
-    trade_pair(tick->trade, tick->key);
+    trade_pair(&market->trade, tick->key);
     tick->position = message->offset;
     return 0;
 }
@@ -206,7 +206,7 @@ static int decode(struct live_feed *feed, const rd_kafka_message_t *message, str
 static void handle_message(struct live_feed *feed, const rd_kafka_message_t *message)
 {
     metric_add(feed->received, 1);
-    struct live_tick *tick = calloc(1, sizeof *tick + (feed->kind == LIVE_FEED_TRADES ? sizeof(struct trade) : 0));
+    struct live_tick *tick = calloc(1, sizeof *tick + (feed->kind == LIVE_FEED_TRADES ? sizeof(struct live_trade) : 0));
     if (tick == NULL) {
         log_error("live feed: out of memory, dropping a message");
         return;

@@ -31,6 +31,12 @@ enum live_feed_kind {
 /* The longest key a live message has: a ticker's name, or a currency pair. */
 #define LIVE_KEY_MAX TRADE_PAIR_MAX
 
+/* A trade of the trades feed, with its price and volume as read while it was checked. */
+struct live_trade {
+    struct trade trade;
+    struct trade_numbers numbers;
+};
+
 /* One message of the feed (free with free(): a trade is allocated with it). */
 struct live_tick {
     struct live_tick *next;
@@ -45,8 +51,7 @@ struct live_tick {
      * were dropped unseen (the service thread fell behind and the queue overflowed). Such
      * markers come first in a take: what was dropped is older than what is queued. */
     bool skipped;
-    bool has_trade;
-    struct trade trade[]; /* LIVE_FEED_TRADES: one, when has_trade */
+    struct live_trade market[]; /* LIVE_FEED_TRADES, not a marker: one */
 };
 
 struct live_feed;

@@ -13,7 +13,6 @@
 
 #include "live_hub_internal.h"
 #include "log.h"
-#include "decimal.h"
 #include "timestamp.h"
 
 /* ---- client messages ------------------------------------------------------------------- */
@@ -370,24 +369,22 @@ void live_hub_deliver(struct live_hub *hub, struct live_tick *ticks)
 /* The trade in the pair's live candle, unless it is dated more than api.max_ahead_ms past the
  * clock (a broken exchange clock would open a minute far ahead and hold the real ones out).
  * Positions are offsets, so such a trade is sent in its place all the same. */
-static void add_to_market_candle(struct live_hub *hub, struct ticker_entry *entry, const struct trade *trade,
+static void add_to_market_candle(struct live_hub *hub, struct ticker_entry *entry, const struct live_trade *market,
                                  int64_t due_until_us)
 {
-    int64_t time_us = trade->timestamp_ms * 1000;
+    int64_t time_us = market->trade.timestamp_ms * 1000;
     if (time_us > due_until_us) {
         metric_add(hub->metrics.trades_ahead, 1);
         return;
     }
-    struct decimal price, volume;
-    if (decimal_parse(trade->price, strlen(trade->price), &price, NULL) < 0 ||
-        decimal_parse(trade->volume, strlen(trade->volume), &volume, NULL) < 0)
-        return; /* not reached: the feed validated both */
-    market_candle_add(&entry->market, &price, &volume, trade->direction == TRADE_BUY, time_us);
+    market_candle_add(&entry->market, &market->numbers.price, &market->numbers.volume,
+                      market->trade.direction == TRADE_BUY, time_us);
 }
 
 static void fan_out_trade(struct live_hub *hub, struct live_tick *tick, int64_t now_us, int64_t due_until_us)
 {
-    metric_observe(hub->metrics.live_trade_delay_ms, (now_us - tick->trade->timestamp_ms * 1000) / 1000);
+    const struct live_trade *market = tick->market;
+    metric_observe(hub->metrics.live_trade_delay_ms, (now_us - market->trade.timestamp_ms * 1000) / 1000);
     struct ticker_entry *entry = entry_of(hub, hub->pairs, tick->key);
     if (entry == NULL)
         return;
@@ -397,10 +394,10 @@ static void fan_out_trade(struct live_hub *hub, struct live_tick *tick, int64_t 
     }
     struct tick_origin origin = {.partition = tick->partition, .offset = tick->offset,
                                  .previous = entry->last_position};
-    struct frame *frame = frame_new_trade(entry->id, tick->trade, &origin);
+    struct frame *frame = frame_new_trade(entry->id, &market->trade, &origin);
     if (frame == NULL)
         return;
-    add_to_market_candle(hub, entry, tick->trade, due_until_us);
+    add_to_market_candle(hub, entry, market, due_until_us);
     fan_out_frame(hub, entry, frame);
     frame_release(frame);
 }

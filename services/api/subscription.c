@@ -1,6 +1,6 @@
 /*
  * A WebSocket client watching one ticker or pair: what it has been sent (the newest
- * position queued (a tick's time, a trade's offset):
+ * position queued, a tick's time or a trade's offset:
  * a value is never sent twice nor out of order, whatever mix of window, PostgreSQL rows and
  * live ticks a resume takes), and resuming from a position. See live_hub_internal.h.
  * Service thread only.

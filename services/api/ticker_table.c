@@ -105,8 +105,10 @@ struct ticker_entry *ticker_table_add(struct ticker_table *table, const char *na
     entry->pair = table->pairs;
     snprintf(entry->name, sizeof entry->name, "%s", name);
     entry->last_position = INT64_MIN;
-    live_candle_init(&entry->candle);
-    market_candle_init(&entry->market);
+    if (entry->pair)
+        market_candle_init(&entry->market);
+    else
+        live_candle_init(&entry->candle);
     table->entries[table->count++] = entry;
     *slot = entry;
     return entry;

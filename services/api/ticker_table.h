@@ -31,8 +31,10 @@ struct ticker_entry {
     int64_t last_position; /* the newest tick's time, trade's offset; INT64_MIN before the first */
     struct frame **window; /* ring of the newest ticks (NULL with a window of 0) */
     size_t window_head, window_count;
-    struct live_candle candle;   /* a ticker's current minute, from the ticks remembered */
-    struct market_candle market; /* a pair's current minute */
+    union {                          /* the current minute, from what was remembered: */
+        struct live_candle candle;   /* a ticker's */
+        struct market_candle market; /* a pair's */
+    };
     struct subscription **subscribers; /* owned array; the subscriptions are the server's */
     size_t subscriber_count, subscriber_capacity;
 };
