@@ -54,6 +54,13 @@ int64_t timestamp_monotonic_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+int64_t timestamp_monotonic_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 int timestamp_format(int64_t microseconds, char out[TIMESTAMP_TEXT_SIZE])
 {
     if (microseconds < TIMESTAMP_MIN_US || microseconds > TIMESTAMP_MAX_US)

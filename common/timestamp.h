@@ -23,6 +23,9 @@ int64_t timestamp_now_us(void);
 /* Milliseconds on a clock that never jumps (CLOCK_MONOTONIC): for timeouts and durations. */
 int64_t timestamp_monotonic_ms(void);
 
+/* The same clock in microseconds. */
+int64_t timestamp_monotonic_us(void);
+
 /* Writes the canonical form of `microseconds` into out (TIMESTAMP_TEXT_SIZE bytes).
  * Returns the text length, or -1 when the instant is outside years 0001..9999. */
 int timestamp_format(int64_t microseconds, char out[TIMESTAMP_TEXT_SIZE]);

@@ -191,8 +191,55 @@ struct frame *frame_new_market_candle(const char *pair, const struct market_cand
     return frame_new(json, (size_t)length);
 }
 
+static void release_items(struct batch_item *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        frame_release(items[i].frame);
+    free(items);
+}
+
 void frame_release(struct frame *frame)
 {
-    if (frame != NULL && --frame->references == 0)
+    if (frame != NULL && --frame->references == 0) {
+        release_items(frame->items, frame->item_count);
         free(frame);
+    }
+}
+
+#define BATCH_HEAD "{\"type\":\"ticks\",\"ticks\":["
+#define COUNT_TEXT_MAX 32 /* ,"count":<int64>} */
+
+struct frame *frame_new_batch(struct batch_item *items, size_t count)
+{
+    size_t length = sizeof BATCH_HEAD - 1 + 2; /* the head, "]}" */
+    for (size_t i = 0; i < count; i++)
+        length += items[i].frame->length + 1 + (items[i].conflated ? COUNT_TEXT_MAX : 0);
+    struct frame *frame = malloc(sizeof *frame + LWS_PRE + length);
+    if (frame == NULL) {
+        release_items(items, count);
+        return NULL;
+    }
+    *frame = (struct frame){.kind = FRAME_BATCH, .references = 1, .ticker_id = -1, .previous = INT64_MIN,
+                            .items = items, .item_count = count};
+    /* The items' own bytes, copied: each was encoded once, for every client that gets it. */
+    char *out = (char *)frame_payload(frame);
+    size_t at = sizeof BATCH_HEAD - 1;
+    memcpy(out, BATCH_HEAD, at);
+    for (size_t i = 0; i < count; i++) {
+        const struct frame *message = items[i].frame;
+        if (i > 0)
+            out[at++] = ',';
+        if (items[i].conflated && message->kind == FRAME_TICK) { /* the object's '}' becomes ,"count":N} */
+            memcpy(out + at, frame_payload((struct frame *)message), message->length - 1);
+            at += message->length - 1;
+            at += (size_t)snprintf(out + at, COUNT_TEXT_MAX + 1, ",\"count\":%" PRId64 "}", items[i].count);
+        } else {
+            memcpy(out + at, frame_payload((struct frame *)message), message->length);
+            at += message->length;
+        }
+    }
+    out[at++] = ']';
+    out[at++] = '}';
+    frame->length = at;
+    return frame;
 }

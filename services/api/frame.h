@@ -22,6 +22,17 @@ enum frame_kind {
     FRAME_CONTROL, /* replies, errors, heartbeats, candles: never coalesced */
     FRAME_TICK,    /* one value of one ticker, or one trade of one pair */
     FRAME_GAP,     /* "these values of this ticker (trades of this pair) were left out" */
+    FRAME_BATCH,   /* {"type":"ticks","ticks":[...]}: several of the above, in order (batched delivery) */
+};
+
+/* One message of a batch: a tick or trade (standing for `count` values when conflated: the
+ * newest of them), a gap, or a live candle. */
+struct batch_item {
+    struct frame *frame; /* one reference */
+    int64_t count;       /* FRAME_TICK: how many values it stands for (1 unless conflated) */
+    int64_t after;       /* FRAME_TICK: the position before the first of them (INT64_MIN: unknown) */
+    bool conflated;      /* FRAME_TICK: written with its "count" (a conflating subscription's) */
+    uint32_t *slot;      /* the owner's "where in the batch" mark, cleared when the item leaves; or NULL */
 };
 
 /*
@@ -38,6 +49,8 @@ struct frame {
     int64_t position; /* FRAME_TICK: the value's; FRAME_GAP: "before", the next one's */
     int64_t previous; /* FRAME_TICK: "prev"; FRAME_GAP: "after"; INT64_MIN when unknown */
     int64_t gap_missed; /* FRAME_GAP: how many values were left out; -1 when unknown */
+    struct batch_item *items; /* FRAME_BATCH: what it holds (owned, each with a reference), else NULL */
+    size_t item_count;
     size_t length;
     unsigned char bytes[]; /* LWS_PRE headroom, then `length` bytes of payload */
 };
@@ -89,6 +102,11 @@ static inline struct frame *frame_ref(struct frame *frame)
     frame->references++;
     return frame;
 }
+
+/* {"type":"ticks","ticks":[<message>,...]}: each item's own JSON object in order, a
+ * conflated tick's with "count":N added. Takes the items (and their references) in every
+ * case; NULL when out of memory. */
+struct frame *frame_new_batch(struct batch_item *items, size_t count);
 
 /* Drops one reference; the last one frees the frame. NULL does nothing. */
 void frame_release(struct frame *frame);

@@ -38,7 +38,7 @@ static void push_names_reply(struct live_hub *hub, struct ws_client *client, con
 /* Subscribes to `entry` unless already subscribed, then resumes from position `since` when
  * given. The caller has checked the limits. */
 static void subscribe(struct live_hub *hub, struct ws_client *client, struct ticker_entry *entry, int64_t since,
-                      bool by_name, bool candles)
+                      bool by_name, const struct delivery *options)
 {
     struct subscription *subscription = subscription_find(client, entry);
     if (subscription == NULL) {
@@ -51,7 +51,7 @@ static void subscribe(struct live_hub *hub, struct ws_client *client, struct tic
         if (by_name)
             client->named_count++;
     }
-    subscription->candles = candles;
+    subscription_set_delivery(client, subscription, options);
     if (since != CLIENT_NO_SINCE)
         subscription_resume(hub, subscription, since);
     /* The current minute at once: the client need not wait for the next tick. */
@@ -107,23 +107,28 @@ static void unsubscribe_all(struct ws_client *client, bool pairs)
         client->all_pairs = false;
     else
         client->all = false;
+    client->all_delivery[pairs ? KIND_PAIRS : KIND_TICKERS] = (struct delivery){0};
 }
 
 /* Subscribes an "all" client to every ticker (pair) known now (later ones are added as they
  * come). */
-static void subscribe_all(struct live_hub *hub, struct ws_client *client, bool pairs, int64_t since, bool candles)
+static void subscribe_all(struct live_hub *hub, struct ws_client *client, bool pairs, int64_t since,
+                          const struct delivery *options)
 {
     struct ticker_table *table = pairs ? hub->pairs : hub->tickers;
     if (pairs) {
         client->all_pairs = true;
-        client->all_pairs_candles = candles;
+        client->all_pairs_candles = options->candles;
     } else {
         client->all = true;
-        client->all_candles = candles;
+        client->all_candles = options->candles;
     }
+    client->all_delivery[pairs ? KIND_PAIRS : KIND_TICKERS] = *options;
     for (size_t index = 0; index < ticker_table_count(table); index++)
-        subscribe(hub, client, ticker_table_at(table, index), since, false, candles);
+        subscribe(hub, client, ticker_table_at(table, index), since, false, options);
 }
+
+static void apply_subscriptions(struct live_hub *hub, struct ws_client *client, const struct client_message *message);
 
 static void apply_message(struct live_hub *hub, struct ws_client *client, const struct client_message *message)
 {
@@ -131,6 +136,18 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
         ws_client_push_timed(hub, client, "pong");
         return;
     }
+    /* What the client was sent before this message goes out before its reply: its shared
+     * streams and its own batch, in that order. */
+    batch_stream_leave(hub, client, false);
+    ws_client_flush(hub, client);
+    apply_subscriptions(hub, client, message);
+    batch_stream_offer(hub, client);
+}
+
+static void apply_subscriptions(struct live_hub *hub, struct ws_client *client, const struct client_message *message)
+{
+    const struct delivery options = {.batch_us = (int64_t)message->batch_ms * 1000, .conflate = message->conflate,
+                                     .candles = message->candles};
     const char *reply = message->op == CLIENT_SUBSCRIBE ? "subscribed"
                         : message->op == CLIENT_RESUME  ? "resumed"
                                                         : "unsubscribed";
@@ -141,7 +158,7 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
         if (message->op == CLIENT_UNSUBSCRIBE)
             unsubscribe_all(client, message->pairs);
         else
-            subscribe_all(hub, client, message->pairs, message->all_since, message->candles);
+            subscribe_all(hub, client, message->pairs, message->all_since, &options);
         return;
     }
     if (message->op == CLIENT_UNSUBSCRIBE) {
@@ -175,7 +192,7 @@ static void apply_message(struct live_hub *hub, struct ws_client *client, const 
     }
     for (size_t i = 0; accepted != NULL && i < message->count; i++) {
         if (accepted[i] != NULL)
-            subscribe(hub, client, accepted[i], message->tickers[i].since, true, message->candles);
+            subscribe(hub, client, accepted[i], message->tickers[i].since, true, &options);
     }
     free(accepted);
 }
@@ -223,10 +240,12 @@ static struct ticker_entry *new_entry(struct live_hub *hub, struct ticker_table 
         if (!(entry->pair ? client->all_pairs : client->all) || subscription_find(client, entry) != NULL)
             continue;
         struct subscription *subscription = subscription_add(client, entry);
-        if (subscription == NULL)
+        if (subscription == NULL) {
             log_error("out of memory subscribing a client to %s", name);
-        else
-            subscription->candles = entry->pair ? client->all_pairs_candles : client->all_candles;
+        } else {
+            subscription_set_delivery(client, subscription, &client->all_delivery[entry->pair ? KIND_PAIRS : KIND_TICKERS]);
+            batch_stream_adopt(client, subscription);
+        }
     }
     return entry;
 }
@@ -250,6 +269,7 @@ static void fan_out_frame(struct live_hub *hub, struct ticker_entry *entry, stru
             subscription_push_candle(hub, subscription, &candle);
         }
     }
+    batch_stream_fan_out(hub, entry, frame, &candle);
     frame_release(candle);
 }
 
@@ -417,6 +437,17 @@ void live_hub_deliver_trades(struct live_hub *hub, struct live_tick *trades)
     }
 }
 
+/* ---- batched delivery ---------------------------------------------------------------------- */
+
+int64_t live_hub_flush_due(struct live_hub *hub)
+{
+    int64_t now_us = timestamp_monotonic_us();
+    int64_t clients_next = ws_client_flush_due(hub, now_us);
+    int64_t streams_next = batch_stream_flush_due(hub, now_us);
+    int64_t next = clients_next < streams_next ? clients_next : streams_next;
+    return next == INT64_MAX ? -1 : next > now_us ? next - now_us : 0;
+}
+
 /* ---- heartbeats ------------------------------------------------------------------------- */
 
 void live_hub_heartbeat_slice(struct live_hub *hub)
@@ -474,6 +505,14 @@ static void register_metrics(struct live_hub_metrics *m)
     m->live_trade_delay_ms = metrics_histogram_ms("tickerflow_api_live_trade_delay_seconds",
                                                   "From a trade's time to its hand-over to WebSocket clients",
                                                   DELAY_BOUNDS, sizeof DELAY_BOUNDS / sizeof DELAY_BOUNDS[0]);
+    m->batch_frames = metrics_counter("tickerflow_api_ws_batch_frames_total",
+                                      "Batched frames encoded (one per interval per client, or per shared stream)");
+    m->shared_frames = metrics_counter("tickerflow_api_ws_shared_frames_total",
+                                       "Batched frames written to members of a shared stream (encoded once for all)");
+    m->conflated = metrics_counter("tickerflow_api_ws_ticks_conflated_total",
+                                   "Values replaced by a newer one of their ticker within a conflated batch");
+    m->stream_members = metrics_gauge("tickerflow_api_ws_stream_members",
+                                      "Clients served by a shared batched stream (\"*\" with the same options)");
     m->live_delay_ms = metrics_histogram_ms("tickerflow_api_live_delay_seconds",
                                             "From a tick's time to its hand-over to WebSocket clients: the pipeline's "
                                             "delay from the producer to the browsers' queues",
@@ -511,6 +550,8 @@ void live_hub_destroy(struct live_hub *hub)
         hub->held = tick->next;
         free(tick);
     }
+    batch_stream_destroy_all(hub);
+    free(hub->flush_heap);
     ticker_table_destroy(hub->tickers);
     ticker_table_destroy(hub->pairs);
     free(hub->parsed);

@@ -56,6 +56,11 @@ void live_hub_deliver_trades(struct live_hub *hub, struct live_tick *trades);
  * is, or -1 when none is held: the caller calls again then. */
 int64_t live_hub_release_due(struct live_hub *hub);
 
+/* Sends the batched frames that are due (docs/api.md, "batch_ms"). Returns the microseconds
+ * until the next one is, or -1 when none waits: call again then, and after anything that
+ * may add to a batch (delivery, a client message, a resume answered). */
+int64_t live_hub_flush_due(struct live_hub *hub);
+
 /* Finishes a resume with its rows. Takes the job (a QUERY_RESUME) and frees it. */
 void live_hub_resume_answered(struct live_hub *hub, struct query_job *job);
 

@@ -5,7 +5,9 @@
  *   subscription.c  a client watching a ticker: subscribing, resuming (from the ticker's
  *                   window or PostgreSQL), queueing its ticks in order, each once;
  *   live_hub.c      the protocol's messages, delivery of live ticks to the subscribers
- *                   (holding values dated ahead of the clock until they are due), heartbeats.
+ *                   (holding values dated ahead of the clock until they are due), heartbeats;
+ *   batch_stream.c  batched delivery shared by every "*" client with the same options: one
+ *                   frame per interval, encoded once, written to each member.
  * Service thread only.
  */
 #ifndef API_LIVE_HUB_INTERNAL_H
@@ -22,6 +24,7 @@
 #include "query_pool.h"
 #include "request.h"
 #include "send_queue.h"
+#include "tick_batch.h"
 #include "ticker_table.h"
 
 /* One client watching one ticker (or pair). Owned by the client; also listed by the ticker. */
@@ -32,6 +35,36 @@ struct subscription {
     struct query_job *resume; /* a resume query under way: live ticks wait in the window */
     bool by_name;             /* counts against api.max_subscriptions ("*" ones do not) */
     bool candles;             /* also send the live candle after each tick */
+    bool attached;            /* in the ticker's subscriber list: not while its client is a stream member */
+    size_t subscriber_index;  /* its place in that list (ticker_table.h) */
+    int64_t batch_us;         /* > 0: batched delivery, its messages wait at most this long */
+    bool conflate;            /* ... and only the newest value per interval, with its count */
+    uint32_t tick_slot, candle_slot; /* where its tick and candle sit in the client's batch */
+};
+
+/* Which table a stream or a "*" subscription covers: an index for the per-kind arrays. */
+enum { KIND_TICKERS = 0, KIND_PAIRS = 1, KIND_COUNT = 2 };
+
+/* A client's delivery options of one kind, as its "*" subscription set them. */
+struct delivery {
+    int64_t batch_us; /* 0: a frame per message */
+    bool conflate, candles;
+};
+
+/* The clients subscribed to "*" of one kind with the same delivery options, batched: their
+ * messages are gathered once per interval into one frame that each member is written
+ * (batch_stream.c). Members' subscriptions are detached from the tickers (so a tick costs
+ * nothing per member); what the stream sent says what they have. */
+struct batch_stream {
+    struct batch_stream *next; /* the hub's list */
+    int kind;
+    struct delivery options;
+    int base_id;                 /* the kind's first ticker id */
+    struct tick_batch batch;
+    uint32_t *slots;             /* 2 per ticker of the kind: its tick's and its candle's in `batch` */
+    int64_t *sent;               /* per ticker of the kind: the newest position written to members */
+    struct ws_client **members, **joiners; /* joiners become members when `batch` goes out */
+    size_t member_count, member_capacity, joiner_count, joiner_capacity;
 };
 
 /* Per WebSocket connection; lws allocates it zeroed and frees it after the close. */
@@ -43,6 +76,13 @@ struct ws_client {
     bool all_candles;                  /* ... with live candles */
     bool all_pairs;                    /* subscribed to every pair ("pairs": "*") */
     bool all_pairs_candles;            /* ... with live candles */
+    struct delivery all_delivery[KIND_COUNT]; /* the "*" subscriptions' batching options */
+    struct tick_batch batch;           /* messages of its batched subscriptions, until due */
+    size_t flush_index;                /* in the hub's heap of batches waiting; 0: not in it, else index + 1 */
+    struct batch_stream *stream[KIND_COUNT]; /* the stream it is a member of, or joining; NULL */
+    bool stream_member[KIND_COUNT];    /* member (else joiner) */
+    size_t stream_index[KIND_COUNT];   /* in the stream's members or joiners */
+    bool stream_leaving;               /* fell behind as a member: leaves at the stream's next frame */
     struct subscription **subscriptions;
     size_t subscription_count, subscription_capacity;
     size_t named_count;                /* subscriptions made by name (limited) */
@@ -60,7 +100,8 @@ struct ws_client {
 struct live_hub_metrics {
     struct metric *clients, *rejected, *frames_sent, *coalesced, *closed_slow, *closed_idle, *refused,
         *tickers_refused, *resumes_memory, *resumes_database, *gaps, *out_of_order, *skipped, *ahead, *ahead_refused,
-        *queued_frames, *queued_frames_peak, *live_delay_ms, *trades_ahead, *live_trade_delay_ms;
+        *queued_frames, *queued_frames_peak, *live_delay_ms, *trades_ahead, *live_trade_delay_ms, *batch_frames,
+        *shared_frames, *conflated, *stream_members;
 };
 
 struct live_hub {
@@ -75,6 +116,9 @@ struct live_hub {
     struct client_message *parsed;    /* scratch space for one message (large) */
     struct live_tick *held;           /* values dated ahead of the clock, by time: not due yet */
     size_t held_count;
+    struct ws_client **flush_heap;    /* clients with a batch waiting, by deadline (a binary heap) */
+    size_t flush_count, flush_capacity;
+    struct batch_stream *streams;
     struct live_hub_metrics metrics;
 };
 
@@ -90,6 +134,40 @@ void ws_client_push_error(struct live_hub *hub, struct ws_client *client, const 
 
 /* {"type":"<type>","time":now}: pong and heartbeat. */
 void ws_client_push_timed(struct live_hub *hub, struct ws_client *client, const char *type);
+
+/* The client's batch is due by `deadline_us` (monotonic): it joins the hub's heap, or moves
+ * up in it; a full batch goes out at once. */
+void ws_client_batch_due(struct live_hub *hub, struct ws_client *client, int64_t deadline_us);
+
+/* Sends the client's batch now (one frame), if it holds anything. */
+void ws_client_flush(struct live_hub *hub, struct ws_client *client);
+
+/* Sends the batches due by `now_us`; returns the earliest deadline left (INT64_MAX: none). */
+int64_t ws_client_flush_due(struct live_hub *hub, int64_t now_us);
+
+/* ---- batch_stream.c --------------------------------------------------------------------- */
+
+/* If the client's subscriptions of a kind are all its "*" one's, batched, none resuming, and it
+ * keeps up: it joins the stream of its options (created on demand) when that stream's next
+ * frame goes out. */
+void batch_stream_offer(struct live_hub *hub, struct ws_client *client);
+
+/* The client leaves its streams (before it changes what it watches, falls behind or goes):
+ * its subscriptions are attached again, knowing what the stream sent, and what the stream
+ * holds for its next frame goes to the client's own batch. With `closing`, nothing is sent. */
+void batch_stream_leave(struct live_hub *hub, struct ws_client *client, bool closing);
+
+/* A subscription made for a member (a new ticker of its "*"): detached, the stream carries it. */
+void batch_stream_adopt(struct ws_client *client, struct subscription *subscription);
+
+/* A tick of `entry` (and the ticker's live candle, made on first use in *candle): into each
+ * stream of its kind. */
+void batch_stream_fan_out(struct live_hub *hub, struct ticker_entry *entry, struct frame *tick, struct frame **candle);
+
+/* Sends the streams' frames due by `now_us`; returns the earliest deadline left. */
+int64_t batch_stream_flush_due(struct live_hub *hub, int64_t now_us);
+
+void batch_stream_destroy_all(struct live_hub *hub);
 
 /* ---- subscription.c --------------------------------------------------------------------- */
 
@@ -109,8 +187,21 @@ struct subscription *subscription_add(struct ws_client *client, struct ticker_en
  * be discarded). */
 void subscription_remove(struct ws_client *client, size_t index);
 
-/* Queues a tick of the subscription's ticker unless the client has it already. */
+/* Queues a tick of the subscription's ticker unless the client has it already: to the
+ * client's batch when the subscription is batched, else to its send queue. */
 void subscription_push_tick(struct live_hub *hub, struct subscription *subscription, struct frame *tick);
+
+/* The same for a tick standing for `count` values after position `after` (a conflated one). */
+void subscription_push_values(struct live_hub *hub, struct subscription *subscription, struct frame *tick,
+                              int64_t count, int64_t after);
+
+/* The subscription's delivery becomes `options` (batching, conflation, candles). */
+void subscription_set_delivery(struct ws_client *client, struct subscription *subscription,
+                               const struct delivery *options);
+
+/* Attaches a detached subscription to its ticker again. -1 when out of memory. */
+int subscription_attach(struct subscription *subscription);
+void subscription_detach(struct subscription *subscription);
 
 /* Queues the ticker's (pair's) live candle if the subscription asked for candles and its
  * client is keeping up; *candle is made on first use (the caller releases it). */

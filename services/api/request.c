@@ -394,15 +394,36 @@ static int check_fields(json_t *root, const char *const *allowed, const char **c
     return 0;
 }
 
+/* "batch_ms" and "conflate": how the subscriptions made deliver (docs/api.md, batched delivery). */
+static int parse_delivery(json_t *root, struct client_message *message, const char **code, struct error *err)
+{
+    json_t *batch = json_object_get(root, "batch_ms"), *conflate = json_object_get(root, "conflate");
+    if (conflate != NULL && !json_is_boolean(conflate))
+        return reject(code, "invalid_message", err, "field 'conflate' must be true or false");
+    message->conflate = json_is_true(conflate);
+    if (batch == NULL) {
+        message->batch_ms = message->conflate ? CLIENT_BATCH_DEFAULT_MS : 0;
+        return 0;
+    }
+    if (!json_is_integer(batch) || json_integer_value(batch) < CLIENT_BATCH_MIN_MS ||
+        json_integer_value(batch) > CLIENT_BATCH_MAX_MS)
+        return reject(code, "invalid_batch", err,
+                      "'batch_ms' must be an integer from %d to %d (milliseconds between batched frames)",
+                      CLIENT_BATCH_MIN_MS, CLIENT_BATCH_MAX_MS);
+    message->batch_ms = (int)json_integer_value(batch);
+    return 0;
+}
+
 static int parse_op(json_t *root, struct client_message *message, const char **code, struct error *err)
 {
     json_t *op = json_object_get(root, "op");
     if (!json_is_string(op))
         return reject(code, "invalid_message", err, "field 'op' must be a string: subscribe, unsubscribe, resume or ping");
     const char *name = json_string_value(op);
-    static const char *const subscribe_fields[] = {"op", "ticker", "tickers", "pair", "pairs", "since", "candles", NULL};
+    static const char *const subscribe_fields[] = {"op",    "ticker",  "tickers",  "pair",     "pairs",
+                                                   "since", "candles", "batch_ms", "conflate", NULL};
     static const char *const unsubscribe_fields[] = {"op", "ticker", "tickers", "pair", "pairs", NULL};
-    static const char *const resume_fields[] = {"op", "positions", NULL};
+    static const char *const resume_fields[] = {"op", "positions", "batch_ms", "conflate", NULL};
     static const char *const ping_fields[] = {"op", NULL};
     if (strcmp(name, "subscribe") == 0) {
         message->op = CLIENT_SUBSCRIBE;
@@ -412,7 +433,7 @@ static int parse_op(json_t *root, struct client_message *message, const char **c
         if (candles != NULL && !json_is_boolean(candles))
             return reject(code, "invalid_message", err, "field 'candles' must be true or false");
         message->candles = json_is_true(candles);
-        return parse_names(root, message, code, err);
+        return parse_delivery(root, message, code, err) < 0 ? -1 : parse_names(root, message, code, err);
     }
     if (strcmp(name, "unsubscribe") == 0) {
         message->op = CLIENT_UNSUBSCRIBE;
@@ -422,7 +443,7 @@ static int parse_op(json_t *root, struct client_message *message, const char **c
     }
     if (strcmp(name, "resume") == 0) {
         message->op = CLIENT_RESUME;
-        if (check_fields(root, resume_fields, code, err) < 0)
+        if (check_fields(root, resume_fields, code, err) < 0 || parse_delivery(root, message, code, err) < 0)
             return -1;
         return parse_positions(root, message, code, err);
     }
@@ -443,6 +464,8 @@ int client_message_parse(const char *text, size_t length, struct client_message 
     message->all = false;
     message->pairs = false;
     message->candles = false;
+    message->batch_ms = 0;
+    message->conflate = false;
     message->count = 0;
     memset(message->name_slots, 0, sizeof message->name_slots);
     int rc = json_is_object(root) ? parse_op(root, message, code, err)

@@ -97,9 +97,13 @@ bool origin_allowed(const char *origin, const char *host, const char *allowed);
 #define CLIENT_TICKERS_MAX 1000 /* names (tickers or pairs) one message may list */
 #define CLIENT_NAME_SLOTS 2048  /* a power of two, at least twice CLIENT_TICKERS_MAX */
 #define CLIENT_NO_SINCE INT64_MIN
+#define CLIENT_BATCH_MIN_MS 10       /* "batch_ms" accepted: 10 ms .. 10 s */
+#define CLIENT_BATCH_MAX_MS 10000
+#define CLIENT_BATCH_DEFAULT_MS 100  /* "conflate": true without "batch_ms" */
 
 enum client_op {
-    CLIENT_SUBSCRIBE,   /* {"op":"subscribe","tickers":[...]|"*"[,"since":T][,"candles":true]}  ("ticker":"x" also
+    CLIENT_SUBSCRIBE,   /* {"op":"subscribe","tickers":[...]|"*"[,"since":T][,"candles":true][,"batch_ms":N]
+                         * [,"conflate":true]}  ("ticker":"x" also
                          * accepted; "pairs"/"pair" instead, with "since" an offset) */
     CLIENT_UNSUBSCRIBE, /* {"op":"unsubscribe","tickers":[...]|"*"} (or "pairs") */
     CLIENT_RESUME,      /* {"op":"resume","positions":{"ticker_07":T, "bitcoin/tether":OFFSET, ...}} */
@@ -119,6 +123,8 @@ struct client_message {
     bool pairs;           /* subscribe, unsubscribe: the message names pairs ("pairs", "pair") */
     bool all;             /* "tickers":"*" (or "pairs":"*") */
     bool candles;         /* subscribe: also the live candle of each tick's (trade's) minute */
+    int batch_ms;         /* subscribe, resume: > 0: one "ticks" frame per this many ms (batched delivery) */
+    bool conflate;        /* ... holding only the newest value of each ticker, with its count */
     int64_t all_since;    /* with `all`: the "since" for every ticker (pair) */
     size_t count;         /* entries of `tickers` (0 with `all`) */
     struct client_ticker tickers[CLIENT_TICKERS_MAX];
@@ -130,7 +136,7 @@ struct client_message {
 /* Parses one WebSocket text message. On failure returns -1 with err set to a reason for
  * the client and *code to the documented error code: "invalid_json", "invalid_message"
  * (not an object, unknown or missing field, wrong type), "unknown_op", "invalid_ticker",
- * "invalid_pair", "invalid_since" or "too_many_tickers". Duplicate names are merged. */
+ * "invalid_pair", "invalid_since", "invalid_batch" or "too_many_tickers". Duplicate names are merged. */
 int client_message_parse(const char *text, size_t length, struct client_message *message, const char **code,
                          struct error *err);
 

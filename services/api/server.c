@@ -48,6 +48,7 @@ struct api_server {
     struct history_store_settings store_settings;
     lws_sorted_usec_list_t heartbeat_timer;
     lws_sorted_usec_list_t release_timer; /* when the next held value is due (live_hub_release_due) */
+    lws_sorted_usec_list_t flush_timer;   /* when the next batched frame is due (live_hub_flush_due) */
     lws_retry_bo_t idle_policy;
     char frontend_path[PATH_MAX];
     struct lws_http_mount mounts[2];
@@ -80,6 +81,23 @@ static void on_release_timer(lws_sorted_usec_list_t *timer)
     schedule_release(server, live_hub_release_due(server->hub));
 }
 
+static void on_flush_timer(lws_sorted_usec_list_t *timer);
+
+/* Sends the batched frames due and sets the timer for the next: after anything that may
+ * have added to a batch. */
+static void schedule_flush(struct api_server *server)
+{
+    int64_t wait_us = live_hub_flush_due(server->hub);
+    if (wait_us >= 0)
+        lws_sul_schedule(server->context, 0, &server->flush_timer, on_flush_timer,
+                         wait_us < 100 ? 100 : (lws_usec_t)wait_us);
+}
+
+static void on_flush_timer(lws_sorted_usec_list_t *timer)
+{
+    schedule_flush(lws_container_of(timer, struct api_server, flush_timer));
+}
+
 /* Runs on the service thread after another thread called lws_cancel_service. */
 static void deliver_live_ticks(struct api_server *server)
 {
@@ -87,6 +105,7 @@ static void deliver_live_ticks(struct api_server *server)
     if (server->trades_feed != NULL)
         live_hub_deliver_trades(server->hub, live_feed_take(server->trades_feed));
     schedule_release(server, live_hub_release_due(server->hub));
+    schedule_flush(server);
 }
 
 static int is_websocket_path(struct lws *wsi)
@@ -133,11 +152,12 @@ static int on_live_event(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_RECEIVE:
         live_hub_receive(server->hub, client, in, length);
+        schedule_flush(server);
         return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
         live_hub_heard(client);
         return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_SERVER_WRITEABLE: /* a client that caught up may join a stream: at the next flush */
         return live_hub_writeable(server->hub, client);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         /* Sent to every protocol; this one handles it for the server. */
@@ -266,6 +286,7 @@ static void deliver_query_answers(struct api_server *server)
         next = job->next;
         if (job->kind == QUERY_RESUME) {
             live_hub_resume_answered(server->hub, job);
+            schedule_flush(server);
             continue;
         }
         struct http_session *session = job->session;

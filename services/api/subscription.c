@@ -10,6 +10,7 @@
 
 #include "live_hub_internal.h"
 #include "log.h"
+#include "timestamp.h"
 
 struct subscription *subscription_find(const struct ws_client *client, const struct ticker_entry *entry)
 {
@@ -34,7 +35,7 @@ struct subscription *subscription_add(struct ws_client *client, struct ticker_en
     if (subscription == NULL)
         return NULL;
     *subscription = (struct subscription){.client = client, .ticker = entry, .last_queued = entry->last_position};
-    if (ticker_entry_subscribe(entry, subscription) < 0) {
+    if (subscription_attach(subscription) < 0) {
         free(subscription);
         return NULL;
     }
@@ -45,7 +46,9 @@ struct subscription *subscription_add(struct ws_client *client, struct ticker_en
 void subscription_remove(struct ws_client *client, size_t index)
 {
     struct subscription *subscription = client->subscriptions[index];
-    ticker_entry_unsubscribe(subscription->ticker, subscription);
+    subscription_detach(subscription);
+    tick_batch_forget(&client->batch, &subscription->tick_slot);
+    tick_batch_forget(&client->batch, &subscription->candle_slot);
     if (subscription->resume != NULL)
         subscription->resume->session = NULL;
     if (subscription->by_name)
@@ -54,12 +57,65 @@ void subscription_remove(struct ws_client *client, size_t index)
     client->subscriptions[index] = client->subscriptions[--client->subscription_count];
 }
 
-void subscription_push_tick(struct live_hub *hub, struct subscription *subscription, struct frame *tick)
+int subscription_attach(struct subscription *subscription)
+{
+    if (subscription->attached)
+        return 0;
+    if (ticker_entry_subscribe(subscription->ticker, subscription, &subscription->subscriber_index) < 0)
+        return -1;
+    subscription->attached = true;
+    return 0;
+}
+
+void subscription_detach(struct subscription *subscription)
+{
+    if (subscription->attached)
+        ticker_entry_unsubscribe(subscription->ticker, &subscription->subscriber_index);
+    subscription->attached = false;
+}
+
+void subscription_set_delivery(struct ws_client *client, struct subscription *subscription,
+                               const struct delivery *options)
+{
+    if (!options->conflate)
+        tick_batch_forget(&client->batch, &subscription->tick_slot); /* what follows is not merged into it */
+    subscription->batch_us = options->batch_us;
+    subscription->conflate = options->conflate && options->batch_us > 0;
+    subscription->candles = options->candles;
+}
+
+/* The subscription's client holds a message in its batch: due within the subscription's interval. */
+static void batch_due(struct live_hub *hub, struct subscription *subscription)
+{
+    ws_client_batch_due(hub, subscription->client, timestamp_monotonic_us() + subscription->batch_us);
+}
+
+static void push_gap(struct live_hub *hub, struct subscription *subscription, int64_t after, int64_t before,
+                     int64_t missed);
+
+void subscription_push_values(struct live_hub *hub, struct subscription *subscription, struct frame *tick,
+                              int64_t count, int64_t after)
 {
     if (tick->position <= subscription->last_queued)
         return;
     subscription->last_queued = tick->position;
-    ws_client_push(hub, subscription->client, frame_ref(tick));
+    struct ws_client *client = subscription->client;
+    if (subscription->batch_us == 0) {
+        if (count > 1) /* a conflated value for a client that now takes every one: say what it stands for */
+            push_gap(hub, subscription, after, tick->position, count - 1);
+        ws_client_push(hub, client, frame_ref(tick));
+        return;
+    }
+    if (subscription->tick_slot != 0)
+        metric_add(hub->metrics.conflated, 1);
+    tick_batch_add_tick(&client->batch, frame_ref(tick), count, after, subscription->conflate,
+                        subscription->conflate ? &subscription->tick_slot : NULL);
+    batch_due(hub, subscription);
+}
+
+void subscription_push_tick(struct live_hub *hub, struct subscription *subscription, struct frame *tick)
+{
+    subscription_push_values(hub, subscription, tick, 1, tick->previous);
 }
 
 /* Each candle frame is whole, so skipping some for a client that falls behind loses
@@ -70,11 +126,19 @@ void subscription_push_candle(struct live_hub *hub, struct subscription *subscri
     struct ticker_entry *entry = subscription->ticker;
     if (!subscription->candles || subscription->resume != NULL || client->queue.count * 2 > client->queue.limit)
         return;
-    if (*candle == NULL)
+    if (*candle == NULL) {
         *candle = entry->pair ? frame_new_market_candle(entry->name, &entry->market)
                               : frame_new_candle(entry->name, &entry->candle);
-    if (*candle != NULL)
+        if (*candle == NULL)
+            return;
+        (*candle)->ticker_id = entry->id; /* whose candle: coalescing keeps each one's newest */
+    }
+    if (subscription->batch_us == 0) {
         ws_client_push(hub, client, frame_ref(*candle));
+        return;
+    }
+    tick_batch_add_latest(&client->batch, frame_ref(*candle), &subscription->candle_slot);
+    batch_due(hub, subscription);
 }
 
 static void push_gap(struct live_hub *hub, struct subscription *subscription, int64_t after, int64_t before,
@@ -83,8 +147,16 @@ static void push_gap(struct live_hub *hub, struct subscription *subscription, in
     metric_add(hub->metrics.gaps, 1);
     struct ticker_entry *entry = subscription->ticker;
     struct frame *gap = frame_new_gap(entry->id, entry->pair, entry->name, after, before, missed);
-    if (gap != NULL)
+    if (gap == NULL)
+        return;
+    if (subscription->batch_us == 0) {
         ws_client_push(hub, subscription->client, gap);
+        return;
+    }
+    /* The values after the gap are not merged into one before it. */
+    tick_batch_forget(&subscription->client->batch, &subscription->tick_slot);
+    tick_batch_add(&subscription->client->batch, gap);
+    batch_due(hub, subscription);
 }
 
 /* ---- resuming ----------------------------------------------------------------------- */
@@ -168,6 +240,7 @@ void live_hub_resume_answered(struct live_hub *hub, struct query_job *job)
     if (rows->failed) {
         push_window(hub, subscription, true);
         query_job_free(job);
+        batch_stream_offer(hub, subscription->client);
         return;
     }
     struct ticker_entry *entry = subscription->ticker;
@@ -194,4 +267,5 @@ void live_hub_resume_answered(struct live_hub *hub, struct query_job *job)
     }
     push_window(hub, subscription, false);
     query_job_free(job);
+    batch_stream_offer(hub, subscription->client);
 }

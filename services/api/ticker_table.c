@@ -70,6 +70,7 @@ void ticker_table_destroy(struct ticker_table *table)
             frame_release(ticker_window_at(table, entry, i));
         free(entry->window);
         free(entry->subscribers);
+        free(entry->subscriber_indexes);
         free(entry);
     }
     free(table->entries);
@@ -154,7 +155,7 @@ struct frame *ticker_window_at(const struct ticker_table *table, const struct ti
     return entry->window[(entry->window_head + i) % table->window];
 }
 
-int ticker_entry_subscribe(struct ticker_entry *entry, struct subscription *subscription)
+int ticker_entry_subscribe(struct ticker_entry *entry, struct subscription *subscription, size_t *index)
 {
     if (entry->subscriber_count == entry->subscriber_capacity) {
         size_t capacity = entry->subscriber_capacity ? entry->subscriber_capacity * 2 : 4;
@@ -162,18 +163,22 @@ int ticker_entry_subscribe(struct ticker_entry *entry, struct subscription *subs
         if (grown == NULL)
             return -1;
         entry->subscribers = grown;
+        size_t **grown_indexes = realloc(entry->subscriber_indexes, capacity * sizeof *grown_indexes);
+        if (grown_indexes == NULL)
+            return -1;
+        entry->subscriber_indexes = grown_indexes;
         entry->subscriber_capacity = capacity;
     }
+    *index = entry->subscriber_count;
+    entry->subscriber_indexes[entry->subscriber_count] = index;
     entry->subscribers[entry->subscriber_count++] = subscription;
     return 0;
 }
 
-void ticker_entry_unsubscribe(struct ticker_entry *entry, struct subscription *subscription)
+void ticker_entry_unsubscribe(struct ticker_entry *entry, size_t *index)
 {
-    for (size_t i = 0; i < entry->subscriber_count; i++) {
-        if (entry->subscribers[i] == subscription) {
-            entry->subscribers[i] = entry->subscribers[--entry->subscriber_count];
-            return;
-        }
-    }
+    size_t at = *index, last = --entry->subscriber_count;
+    entry->subscribers[at] = entry->subscribers[last];
+    entry->subscriber_indexes[at] = entry->subscriber_indexes[last];
+    *entry->subscriber_indexes[at] = at;
 }

@@ -36,6 +36,7 @@ struct ticker_entry {
         struct market_candle market; /* a pair's */
     };
     struct subscription **subscribers; /* owned array; the subscriptions are the server's */
+    size_t **subscriber_indexes;       /* owned array: where each subscriber keeps its index here */
     size_t subscriber_count, subscriber_capacity;
 };
 
@@ -70,8 +71,11 @@ void ticker_table_skip(struct ticker_entry *entry, int64_t position);
 /* The window's i-th tick, oldest first (i < entry->window_count). No reference added. */
 struct frame *ticker_window_at(const struct ticker_table *table, const struct ticker_entry *entry, size_t i);
 
-/* Adds or removes a subscriber. Adding returns -1 when out of memory. */
-int ticker_entry_subscribe(struct ticker_entry *entry, struct subscription *subscription);
-void ticker_entry_unsubscribe(struct ticker_entry *entry, struct subscription *subscription);
+/* Adds a subscriber, which keeps its place in the list in *index (updated as others leave,
+ * so that leaving costs the same with 10,000 subscribers as with one). -1 when out of memory. */
+int ticker_entry_subscribe(struct ticker_entry *entry, struct subscription *subscription, size_t *index);
+
+/* Removes the subscriber whose place `index` keeps. */
+void ticker_entry_unsubscribe(struct ticker_entry *entry, size_t *index);
 
 #endif

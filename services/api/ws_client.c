@@ -73,6 +73,9 @@ void ws_client_push(struct live_hub *hub, struct ws_client *client, struct frame
         lws_callback_on_writable(client->wsi);
         return;
     }
+    /* A member of a shared stream that falls behind gets its own frames from the stream's
+     * next one on (conflated further by coalescing, like any client's). */
+    client->stream_leaving = client->stream[KIND_TICKERS] != NULL || client->stream[KIND_PAIRS] != NULL;
     metric_add(hub->metrics.coalesced, (int64_t)(client->queue.coalesced - coalesced_before));
     int64_t now = timestamp_now_us();
     if (client->lagging_since_us == 0) {
@@ -112,6 +115,106 @@ void ws_client_push_timed(struct live_hub *hub, struct ws_client *client, const 
         ws_client_push(hub, client, frame);
 }
 
+/* ---- batched delivery: each client's own batch, due by its deadline --------------------- */
+/*
+ * The clients with a batch waiting sit in a binary heap by deadline (flush_index is a
+ * client's place + 1), so the timer finds the due ones without looking at the others.
+ */
+
+static int64_t deadline_at(const struct live_hub *hub, size_t index)
+{
+    return hub->flush_heap[index]->batch.deadline_us;
+}
+
+static void heap_place(struct live_hub *hub, size_t index, struct ws_client *client)
+{
+    hub->flush_heap[index] = client;
+    client->flush_index = index + 1;
+}
+
+static void sift_up(struct live_hub *hub, size_t index)
+{
+    struct ws_client *client = hub->flush_heap[index];
+    while (index > 0 && deadline_at(hub, (index - 1) / 2) > client->batch.deadline_us) {
+        heap_place(hub, index, hub->flush_heap[(index - 1) / 2]);
+        index = (index - 1) / 2;
+    }
+    heap_place(hub, index, client);
+}
+
+static void sift_down(struct live_hub *hub, size_t index)
+{
+    struct ws_client *client = hub->flush_heap[index];
+    for (;;) {
+        size_t child = 2 * index + 1;
+        if (child >= hub->flush_count)
+            break;
+        if (child + 1 < hub->flush_count && deadline_at(hub, child + 1) < deadline_at(hub, child))
+            child++;
+        if (deadline_at(hub, child) >= client->batch.deadline_us)
+            break;
+        heap_place(hub, index, hub->flush_heap[child]);
+        index = child;
+    }
+    heap_place(hub, index, client);
+}
+
+static void heap_remove(struct live_hub *hub, struct ws_client *client)
+{
+    if (client->flush_index == 0)
+        return;
+    size_t index = client->flush_index - 1;
+    client->flush_index = 0;
+    struct ws_client *last = hub->flush_heap[--hub->flush_count];
+    if (last == client)
+        return;
+    heap_place(hub, index, last);
+    sift_down(hub, index);
+    sift_up(hub, last->flush_index - 1);
+}
+
+void ws_client_batch_due(struct live_hub *hub, struct ws_client *client, int64_t deadline_us)
+{
+    tick_batch_due_by(&client->batch, deadline_us);
+    if (tick_batch_full(&client->batch)) {
+        ws_client_flush(hub, client);
+        return;
+    }
+    if (client->flush_index != 0) {
+        sift_up(hub, client->flush_index - 1);
+        return;
+    }
+    if (hub->flush_count == hub->flush_capacity) {
+        size_t capacity = hub->flush_capacity ? hub->flush_capacity * 2 : 64;
+        struct ws_client **grown = realloc(hub->flush_heap, capacity * sizeof *grown);
+        if (grown == NULL) { /* cannot wait: send it now */
+            ws_client_flush(hub, client);
+            return;
+        }
+        hub->flush_heap = grown;
+        hub->flush_capacity = capacity;
+    }
+    heap_place(hub, hub->flush_count++, client);
+    sift_up(hub, hub->flush_count - 1);
+}
+
+void ws_client_flush(struct live_hub *hub, struct ws_client *client)
+{
+    heap_remove(hub, client);
+    struct frame *frame = tick_batch_take(&client->batch);
+    if (frame == NULL)
+        return;
+    metric_add(hub->metrics.batch_frames, 1);
+    ws_client_push(hub, client, frame);
+}
+
+int64_t ws_client_flush_due(struct live_hub *hub, int64_t now_us)
+{
+    while (hub->flush_count > 0 && deadline_at(hub, 0) <= now_us)
+        ws_client_flush(hub, hub->flush_heap[0]);
+    return hub->flush_count > 0 ? deadline_at(hub, 0) : INT64_MAX;
+}
+
 /* ---- the connection's life (live_hub.h) --------------------------------------------------- */
 
 void live_hub_heard(struct ws_client *client)
@@ -137,6 +240,7 @@ int live_hub_open(struct live_hub *hub, struct ws_client *client, struct lws *ws
         return -1;
     }
     send_queue_init(&client->queue, (size_t)hub->settings->client_queue_max);
+    tick_batch_init(&client->batch);
     client->open = true;
     live_hub_heard(client);
     client->next = hub->clients;
@@ -176,8 +280,11 @@ void live_hub_close(struct live_hub *hub, struct ws_client *client)
         hub->client_count--;
         metric_set(hub->metrics.clients, (int64_t)hub->client_count);
     }
+    batch_stream_leave(hub, client, true);
+    heap_remove(hub, client);
     while (client->subscription_count > 0)
         subscription_remove(client, client->subscription_count - 1);
+    tick_batch_clear(&client->batch);
     free(client->subscriptions);
     clear_queue(hub, client);
     free(client->message);
@@ -203,9 +310,11 @@ int live_hub_writeable(struct live_hub *hub, struct ws_client *client)
         if (lws_send_pipe_choked(client->wsi))
             break;
     }
-    if (client->queue.count > 0)
+    if (client->queue.count > 0) {
         lws_callback_on_writable(client->wsi);
-    else
+    } else if (client->lagging_since_us != 0) {
         client->lagging_since_us = 0;
+        batch_stream_offer(hub, client); /* caught up: a "*" board may share its stream's frames again */
+    }
     return 0;
 }

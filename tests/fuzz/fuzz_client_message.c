@@ -5,7 +5,8 @@
  * Beyond "no crash": a rejection names one of the documented error codes and a reason
  * that makes an error frame;
  * an accepted message holds only valid, distinct ticker names and currency pairs (a pair's
- * position an offset, never negative), within the limit.
+ * position an offset, never negative), within the limit, and batching options in their
+ * documented range (conflation only with an interval; none on unsubscribe or ping).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const ERROR_CODES[] = {"invalid_json",  "invalid_message",  "unknown_op",   "invalid_ticker",
-                                          "invalid_since", "too_many_tickers", "invalid_pair", NULL};
+                                          "invalid_since", "too_many_tickers", "invalid_pair",
+                                          "invalid_batch", NULL};
 
 static int documented_code(const char *code)
 {
@@ -49,6 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (message.count > CLIENT_TICKERS_MAX || (message.all && message.count != 0))
+        abort();
+    if (message.batch_ms != 0 && (message.batch_ms < CLIENT_BATCH_MIN_MS || message.batch_ms > CLIENT_BATCH_MAX_MS))
+        abort();
+    if ((message.conflate && message.batch_ms == 0) ||
+        ((message.op == CLIENT_UNSUBSCRIBE || message.op == CLIENT_PING) && (message.batch_ms != 0 || message.conflate)))
         abort();
     static const char *names[CLIENT_TICKERS_MAX];
     for (size_t i = 0; i < message.count; i++) {

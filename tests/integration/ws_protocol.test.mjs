@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
+import { storedBetween as storedBetweenIn, assertChained } from '../lib/ticks.mjs';
 import { requireServices, startStack, openClient, waitFor, freePort, produceLines, readMetric, test } from '../lib/harness.mjs';
 
 requireServices();
@@ -49,12 +50,7 @@ after(async () => {
 
 const metric = (name) => readMetric(adminPort, name);
 
-// The stored values of `name` after `after` (exclusive) up to `until` (inclusive), as "time value".
-function storedBetween(name, after, until) {
-  return stack.db.query(
-    `SELECT to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), value FROM records
-     WHERE name = '${name}' AND time > '${after}' AND time <= '${until}' ORDER BY time`).map(([t, v]) => `${t} ${v}`);
-}
+const storedBetween = (name, after, until) => storedBetweenIn(stack.db, name, after, until);
 
 // Ticks of one ticker as a client sees them: where one's prev is not the time of the one
 // before, values are missing, and records must hold exactly them (the last at prev), each
@@ -78,14 +74,6 @@ function assertTruthful(ticks, what) {
     assert.equal(Math.abs(tick.value - previous.value), 1, `${what}: tick ${i} is one step on`);
   }
   return holes;
-}
-
-// Ticks of one ticker must chain: each one's prev is the time of the one before.
-function assertChained(ticks, what) {
-  for (let i = 1; i < ticks.length; i++) {
-    assert.equal(ticks[i].prev, ticks[i - 1].time, `${what}: tick ${i} follows tick ${i - 1}`);
-    assert.equal(Math.abs(ticks[i].value - ticks[i - 1].value), 1, `${what}: one step`);
-  }
 }
 
 test('"candles": true adds the live candle of each tick\'s minute, and only for that subscription', async () => {

@@ -220,6 +220,39 @@ static void client_messages(void **unused)
     assert_int_equal(message.op, CLIENT_PING);
 }
 
+/* Batched delivery: "batch_ms" (10..10000) and "conflate", on subscribe and resume. */
+static void client_messages_with_batching(void **unused)
+{
+    parse_ok("{\"op\":\"subscribe\",\"tickers\":\"*\"}");
+    assert_int_equal(message.batch_ms, 0);
+    assert_false(message.conflate);
+    parse_ok("{\"op\":\"subscribe\",\"tickers\":\"*\",\"batch_ms\":100}");
+    assert_int_equal(message.batch_ms, 100);
+    assert_false(message.conflate);
+    parse_ok("{\"op\":\"subscribe\",\"tickers\":\"*\",\"conflate\":true}");
+    assert_int_equal(message.batch_ms, CLIENT_BATCH_DEFAULT_MS); /* conflation needs an interval */
+    assert_true(message.conflate);
+    parse_ok("{\"op\":\"subscribe\",\"pairs\":\"*\",\"conflate\":false,\"batch_ms\":10000}");
+    assert_int_equal(message.batch_ms, 10000);
+    assert_false(message.conflate);
+    parse_ok("{\"op\":\"resume\",\"positions\":{\"a\":\"2026-11-23T12:00:00Z\"},\"batch_ms\":10,\"conflate\":true}");
+    assert_int_equal(message.batch_ms, 10);
+    assert_true(message.conflate);
+    parse_ok("{\"op\":\"subscribe\",\"ticker\":\"a\"}"); /* nothing carried over from the message before */
+    assert_int_equal(message.batch_ms, 0);
+    assert_false(message.conflate);
+
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a\",\"batch_ms\":9}", "invalid_batch", "from 10 to 10000");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a\",\"batch_ms\":10001}", "invalid_batch", "integer");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a\",\"batch_ms\":1.5}", "invalid_batch", "integer");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a\",\"batch_ms\":\"100\"}", "invalid_batch", "integer");
+    expect_client_error("{\"op\":\"subscribe\",\"ticker\":\"a\",\"conflate\":1}", "invalid_message",
+                        "'conflate' must be true or false");
+    expect_client_error("{\"op\":\"unsubscribe\",\"ticker\":\"a\",\"batch_ms\":100}", "invalid_message",
+                        "unknown field 'batch_ms'");
+    expect_client_error("{\"op\":\"ping\",\"conflate\":true}", "invalid_message", "unknown field 'conflate'");
+}
+
 /* Currency pairs: named "base/quote", placed by their trades' offsets. */
 static void client_messages_for_pairs(void **unused)
 {
@@ -424,6 +457,7 @@ int main(void)
         cmocka_unit_test(endpoints_without_parameters_reject_any),
         cmocka_unit_test(client_messages),
         cmocka_unit_test(client_messages_for_pairs),
+        cmocka_unit_test(client_messages_with_batching),
         cmocka_unit_test(client_message_errors),
         cmocka_unit_test(candles_defaults_and_values),
         cmocka_unit_test(candles_reject_every_bad_parameter),

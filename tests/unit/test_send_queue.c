@@ -1,6 +1,7 @@
 /* The per-client send queue: order, growth, coalescing into gap frames, and its limit. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include "send_queue.h"
+#include "tick_batch.h"
 
 static struct frame *tick(int id, int64_t time_us, int64_t previous_us)
 {
@@ -25,7 +27,7 @@ static struct frame *control(const char *text)
 /* The payload of `frame` as a string (frames are not NUL-terminated). */
 static const char *payload(struct frame *frame)
 {
-    static char text[512];
+    static char text[4096];
     snprintf(text, sizeof text, "%.*s", (int)frame->length, (const char *)frame_payload(frame));
     return text;
 }
@@ -114,6 +116,76 @@ static void full_of_control_frames_refuses(void **unused)
     send_queue_clear(&queue);
 }
 
+/* A batch frame of ticks of tickers 0 and 1 (time = i, prev = i - 1), with ticker 0's candle. */
+static struct frame *batch_of(int from, int to, bool conflated)
+{
+    struct tick_batch batch;
+    tick_batch_init(&batch);
+    uint32_t slots[2] = {0, 0}, candle = 0;
+    for (int i = from; i <= to; i++) {
+        tick_batch_add_tick(&batch, tick(i % 2, i, i - 2), 1, i - 2, conflated, conflated ? &slots[i % 2] : NULL);
+        if (i % 2 == 0) {
+            char text[32];
+            struct frame *frame = frame_new(text, (size_t)snprintf(text, sizeof text, "{\"candle\":%d}", i));
+            frame->ticker_id = 0;
+            tick_batch_add_latest(&batch, frame, &candle);
+        }
+    }
+    struct frame *frame = tick_batch_take(&batch);
+    tick_batch_clear(&batch);
+    return frame;
+}
+
+static void coalesces_batches_into_one_saying_what_was_left_out(void **unused)
+{
+    struct send_queue queue;
+    send_queue_init(&queue, 4);
+    send_queue_push(&queue, batch_of(2, 5, false));
+    send_queue_push(&queue, control("{\"type\":\"subscribed\"}"));
+    send_queue_push(&queue, batch_of(6, 9, false));
+    send_queue_push(&queue, control("{\"type\":\"pong\"}"));
+    assert_int_equal(send_queue_push(&queue, batch_of(10, 11, false)), SEND_COALESCED);
+    /* reply, one batch (where the last data was), pong, the new batch */
+    assert_int_equal(queue.count, 4);
+    struct frame *reply = send_queue_pop(&queue);
+    assert_string_equal(payload(reply), "{\"type\":\"subscribed\"}");
+    struct frame *merged = send_queue_pop(&queue);
+    assert_int_equal(merged->kind, FRAME_BATCH);
+    /* per ticker: gap (after its first value's prev, missed 3), its newest value, its candle */
+    assert_int_equal(merged->item_count, 5);
+    assert_int_equal(merged->items[0].frame->kind, FRAME_GAP);
+    assert_int_equal(merged->items[0].frame->previous, 0); /* after: the first left out's prev (2 - 2) */
+    assert_int_equal(merged->items[0].frame->position, 8);
+    assert_int_equal(merged->items[0].frame->gap_missed, 3); /* 2, 4, 6 */
+    assert_int_equal(merged->items[1].frame->position, 8);
+    assert_string_equal(payload(merged->items[2].frame), "{\"candle\":8}");
+    assert_int_equal(merged->items[3].frame->gap_missed, 3); /* 3, 5, 7 */
+    assert_int_equal(merged->items[4].frame->position, 9);
+    assert_int_equal(queue.coalesced, 6);
+    frame_release(reply);
+    frame_release(merged);
+    send_queue_clear(&queue);
+}
+
+static void coalesces_conflated_batches_adding_up_their_counts(void **unused)
+{
+    struct send_queue queue;
+    send_queue_init(&queue, 4);
+    for (int i = 0; i < 4; i++)
+        send_queue_push(&queue, batch_of(2 + 4 * i, 5 + 4 * i, true)); /* each: t0 twice, t1 twice */
+    assert_int_equal(send_queue_push(&queue, batch_of(18, 19, true)), SEND_COALESCED);
+    struct frame *merged = send_queue_pop(&queue);
+    assert_int_equal(merged->item_count, 3); /* t0 (count 8), its candle, t1 (count 8): no gaps */
+    assert_int_equal(merged->items[0].count, 8);
+    assert_true(merged->items[0].conflated);
+    assert_int_equal(merged->items[0].after, 0);
+    assert_int_equal(merged->items[0].frame->position, 16);
+    assert_int_equal(merged->items[2].count, 8);
+    assert_non_null(strstr(payload(merged), "\"count\":8}"));
+    frame_release(merged);
+    send_queue_clear(&queue);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +193,8 @@ int main(void)
         cmocka_unit_test(coalesces_to_newest_per_ticker_with_gaps),
         cmocka_unit_test(merges_an_earlier_gap_into_the_next),
         cmocka_unit_test(full_of_control_frames_refuses),
+        cmocka_unit_test(coalesces_batches_into_one_saying_what_was_left_out),
+        cmocka_unit_test(coalesces_conflated_batches_adding_up_their_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
