@@ -20,12 +20,22 @@
 #include "log.h"
 #include "timestamp.h"
 
+/*
+ * Slices: 10,000 boards in one stream would get their frame in one burst of 10,000 writes
+ * (70 ms and more on this machine), the last ones always last. Past SLICE_MEMBERS members a
+ * stream's clients are spread over up to STREAM_SLICES streams of the same options whose
+ * frames go out at evenly staggered moments of the interval: each frame is still encoded
+ * once per slice, and the writes are spread over the interval instead of bunched.
+ */
+#define STREAM_SLICES 8
+#define SLICE_MEMBERS 500
+
 static bool same_options(const struct delivery *a, const struct delivery *b)
 {
     return a->batch_us == b->batch_us && a->conflate == b->conflate && a->candles == b->candles;
 }
 
-static struct batch_stream *stream_new(struct live_hub *hub, int kind, const struct delivery *options)
+static struct batch_stream *stream_new(struct live_hub *hub, int kind, const struct delivery *options, int slice)
 {
     size_t tickers = (size_t)hub->settings->max_tickers;
     struct batch_stream *stream = calloc(1, sizeof *stream);
@@ -33,6 +43,8 @@ static struct batch_stream *stream_new(struct live_hub *hub, int kind, const str
         return NULL;
     stream->kind = kind;
     stream->options = *options;
+    stream->slice = slice;
+    stream->phase_us = options->batch_us * slice / STREAM_SLICES;
     stream->base_id = kind == KIND_PAIRS ? (int)hub->settings->max_tickers : 0;
     stream->slots = calloc(2 * tickers, sizeof *stream->slots);
     stream->sent = malloc(tickers * sizeof *stream->sent);
@@ -129,15 +141,37 @@ static bool eligible(const struct ws_client *client, int kind)
     return true;
 }
 
+/* The stream a client with these options joins: the least crowded slice of as many as the
+ * options' clients need (one up to SLICE_MEMBERS), created when missing. */
+static struct batch_stream *stream_for(struct live_hub *hub, int kind, const struct delivery *options)
+{
+    struct batch_stream *slices[STREAM_SLICES] = {0};
+    size_t clients = 0;
+    for (struct batch_stream *stream = hub->streams; stream != NULL; stream = stream->next) {
+        if (stream->kind == kind && same_options(&stream->options, options)) {
+            slices[stream->slice] = stream;
+            clients += stream->member_count + stream->joiner_count;
+        }
+    }
+    size_t wanted = 1 + clients / SLICE_MEMBERS;
+    int count = wanted < STREAM_SLICES ? (int)wanted : STREAM_SLICES, emptiest = 0;
+    for (int slice = 0; slice < count; slice++) {
+        if (slices[slice] == NULL)
+            return stream_new(hub, kind, options, slice);
+        if (slices[slice]->member_count + slices[slice]->joiner_count <
+            slices[emptiest]->member_count + slices[emptiest]->joiner_count)
+            emptiest = slice;
+    }
+    return slices[emptiest];
+}
+
 void batch_stream_offer(struct live_hub *hub, struct ws_client *client)
 {
     for (int kind = 0; kind < KIND_COUNT; kind++) {
         if (!eligible(client, kind))
             continue;
-        struct batch_stream *stream = hub->streams;
-        while (stream != NULL && !(stream->kind == kind && same_options(&stream->options, &client->all_delivery[kind])))
-            stream = stream->next;
-        if (stream == NULL && (stream = stream_new(hub, kind, &client->all_delivery[kind])) == NULL)
+        struct batch_stream *stream = stream_for(hub, kind, &client->all_delivery[kind]);
+        if (stream == NULL)
             continue; /* out of memory: it keeps its own batches */
         if (list_add(stream, client, false) < 0) {
             drop_if_unused(hub, stream);
@@ -245,6 +279,15 @@ void batch_stream_leave(struct live_hub *hub, struct ws_client *client, bool clo
 
 /* ---- delivery -------------------------------------------------------------------------- */
 
+/* The stream's next moment after `now_us`: its frames go out every batch_us, at its slice's
+ * phase (so a value waits at most batch_us). */
+static int64_t next_beat(const struct batch_stream *stream, int64_t now_us)
+{
+    int64_t interval = stream->options.batch_us;
+    int64_t into = ((now_us - stream->phase_us) % interval + interval) % interval;
+    return now_us - into + interval;
+}
+
 void batch_stream_fan_out(struct live_hub *hub, struct ticker_entry *entry, struct frame *tick, struct frame **candle)
 {
     int kind = entry->pair ? KIND_PAIRS : KIND_TICKERS;
@@ -265,7 +308,7 @@ void batch_stream_fan_out(struct live_hub *hub, struct ticker_entry *entry, stru
                 tick_batch_add_latest(&stream->batch, frame_ref(*candle), &stream->slots[2 * index + 1]);
             }
         }
-        tick_batch_due_by(&stream->batch, timestamp_monotonic_us() + stream->options.batch_us);
+        tick_batch_due_by(&stream->batch, next_beat(stream, timestamp_monotonic_us()));
     }
 }
 

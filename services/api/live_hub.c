@@ -197,31 +197,51 @@ static void apply_subscriptions(struct live_hub *hub, struct ws_client *client, 
     free(accepted);
 }
 
-void live_hub_receive(struct live_hub *hub, struct ws_client *client, const void *data, size_t length)
+/* Answers one whole client message. */
+static void handle_message(struct live_hub *hub, struct ws_client *client, const char *text, size_t length,
+                           bool too_long)
 {
-    live_hub_heard(client);
-    size_t limit = (size_t)hub->settings->max_message_bytes;
-    if (client->message_length + length > limit)
-        client->message_too_long = true;
-    else
-        memcpy(client->message + client->message_length, data, length);
-    client->message_length += length;
-    if (!lws_is_final_fragment(client->wsi) || lws_remaining_packet_payload(client->wsi) > 0)
-        return;
-
     const char *code;
     struct error err;
+    size_t limit = (size_t)hub->settings->max_message_bytes;
     if (lws_frame_is_binary(client->wsi)) {
         ws_client_push_error(hub, client, "binary_frame", "binary frames are not supported; send JSON text", NULL);
-    } else if (client->message_too_long) {
-        snprintf(err.message, sizeof err.message, "message of %zu bytes is longer than the limit of %zu",
-                 client->message_length, limit);
+    } else if (too_long) {
+        snprintf(err.message, sizeof err.message, "message of %zu bytes is longer than the limit of %zu", length,
+                 limit);
         ws_client_push_error(hub, client, "message_too_long", err.message, NULL);
-    } else if (client_message_parse(client->message, client->message_length, hub->parsed, &code, &err) < 0) {
+    } else if (client_message_parse(text, length, hub->parsed, &code, &err) < 0) {
         ws_client_push_error(hub, client, code, err.message, NULL);
     } else {
         apply_message(hub, client, hub->parsed);
     }
+}
+
+void live_hub_receive(struct live_hub *hub, struct ws_client *client, const void *data, size_t length)
+{
+    live_hub_heard(client);
+    size_t limit = (size_t)hub->settings->max_message_bytes;
+    bool whole = lws_is_final_fragment(client->wsi) && lws_remaining_packet_payload(client->wsi) == 0;
+    if (whole && client->message_length == 0) { /* the usual case: read in place, nothing kept */
+        handle_message(hub, client, data, length, length > limit);
+        return;
+    }
+    /* A message in pieces: gathered in a buffer that exists only until it is whole (10,000
+     * idle connections need none). */
+    if (client->message == NULL && (client->message = malloc(limit)) == NULL) {
+        log_error("out of memory reading a WebSocket message");
+        client->message_too_long = true;
+    }
+    if (client->message_length + length > limit || client->message == NULL)
+        client->message_too_long = true;
+    else
+        memcpy(client->message + client->message_length, data, length);
+    client->message_length += length;
+    if (!whole)
+        return;
+    handle_message(hub, client, client->message, client->message_length, client->message_too_long);
+    free(client->message);
+    client->message = NULL;
     client->message_length = 0;
     client->message_too_long = false;
 }

@@ -33,13 +33,13 @@ struct subscription {
     struct ticker_entry *ticker;
     int64_t last_queued;      /* newest position queued to the client: older ones never follow */
     struct query_job *resume; /* a resume query under way: live ticks wait in the window */
+    size_t subscriber_index;  /* its place in the ticker's subscriber list (ticker_table.h) */
+    int32_t batch_us;         /* > 0: batched delivery, its messages wait at most this long (<= 10 s) */
+    uint32_t tick_slot, candle_slot; /* where its tick and candle sit in the client's batch */
     bool by_name;             /* counts against api.max_subscriptions ("*" ones do not) */
     bool candles;             /* also send the live candle after each tick */
-    bool attached;            /* in the ticker's subscriber list: not while its client is a stream member */
-    size_t subscriber_index;  /* its place in that list (ticker_table.h) */
-    int64_t batch_us;         /* > 0: batched delivery, its messages wait at most this long */
-    bool conflate;            /* ... and only the newest value per interval, with its count */
-    uint32_t tick_slot, candle_slot; /* where its tick and candle sit in the client's batch */
+    bool attached;            /* in that list: not while its client is a stream member */
+    bool conflate;            /* batched, and only the newest value per interval, with its count */
 };
 
 /* Which table a stream or a "*" subscription covers: an index for the per-kind arrays. */
@@ -59,6 +59,8 @@ struct batch_stream {
     struct batch_stream *next; /* the hub's list */
     int kind;
     struct delivery options;
+    int slice;                   /* streams of the same options take turns in the interval... */
+    int64_t phase_us;            /* ... this far into it */
     int base_id;                 /* the kind's first ticker id */
     struct tick_batch batch;
     uint32_t *slots;             /* 2 per ticker of the kind: its tick's and its candle's in `batch` */
@@ -87,7 +89,7 @@ struct ws_client {
     size_t subscription_count, subscription_capacity;
     size_t named_count;                /* subscriptions made by name (limited) */
     struct send_queue queue;
-    char *message;                     /* max_message_bytes: the message being received */
+    char *message;                     /* a message arriving in pieces (max_message_bytes), else NULL */
     size_t message_length;
     bool message_too_long;
     int64_t lagging_since_us;          /* its queue first overflowed then; 0 when keeping up */

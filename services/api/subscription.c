@@ -79,7 +79,7 @@ void subscription_set_delivery(struct ws_client *client, struct subscription *su
 {
     if (!options->conflate)
         tick_batch_forget(&client->batch, &subscription->tick_slot); /* what follows is not merged into it */
-    subscription->batch_us = options->batch_us;
+    subscription->batch_us = (int32_t)options->batch_us;
     subscription->conflate = options->conflate && options->batch_us > 0;
     subscription->candles = options->candles;
 }

@@ -234,11 +234,6 @@ int live_hub_open(struct live_hub *hub, struct ws_client *client, struct lws *ws
         lws_close_reason(wsi, (enum lws_close_status)CLOSE_TRY_AGAIN, (unsigned char *)reason, sizeof reason - 1);
         return -1;
     }
-    client->message = malloc((size_t)hub->settings->max_message_bytes);
-    if (client->message == NULL) {
-        log_error("out of memory accepting a WebSocket client");
-        return -1;
-    }
     send_queue_init(&client->queue, (size_t)hub->settings->client_queue_max);
     tick_batch_init(&client->batch);
     client->open = true;

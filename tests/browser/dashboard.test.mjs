@@ -37,6 +37,13 @@ async function openPage(path = '/', viewport = { width: 1200, height: 800 }) {
     const url = new URL(request.url());
     if (!['127.0.0.1', 'localhost'].includes(url.hostname)) foreignRequests.push(request.url());
   });
+  // What the page and the server say over the WebSocket, parsed.
+  page.wsSent = [];
+  page.wsReceived = [];
+  page.on('websocket', (socket) => {
+    socket.on('framesent', (frame) => page.wsSent.push(JSON.parse(frame.payload)));
+    socket.on('framereceived', (frame) => page.wsReceived.push(JSON.parse(frame.payload)));
+  });
   await page.goto(`${stack.baseUrl}${path}`);
   // allowed: errors expected in this test (a refused connection while the server is down).
   page.check = ({ allowed = null } = {}) => {
@@ -92,6 +99,23 @@ test('the board lists every ticker live, with change, filter and sort', async ()
     const now = await values();
     return Object.keys(now).filter((name) => now[name] !== before[name]).length >= TICKERS / 2;
   }, { timeoutMs: 10000 });
+
+  // The board asks for conflated batches, and gets them: one frame per 100 ms, each ticker's
+  // newest value with the count it stands for. What it shows is stored, value at its time.
+  assert.ok(page.wsSent.some((m) => m.op === 'subscribe' && m.tickers === '*' && m.batch_ms === 100 && m.conflate === true),
+    `the board's subscription: ${JSON.stringify(page.wsSent)}`);
+  const batches = page.wsReceived.filter((m) => m.type === 'ticks');
+  assert.ok(batches.length > 0, 'batched frames came');
+  assert.equal(page.wsReceived.filter((m) => m.type === 'tick').length, 0, 'no single tick frames');
+  assert.ok(batches.every((b) => b.ticks.every((t) => t.count >= 1)), 'each entry says how many values it stands for');
+  const shownNow = await page.evaluate(() => [...window.tickerflow.board.rows.values()]
+    .map((row) => ({ name: row.name, value: row.value, time: row.time })));
+  for (const row of shownNow) {
+    const stored = await storedRowsThrough(row.name, toUs(row.time));
+    const at = stored.find((r) => Math.abs(r.us - toUs(row.time)) <= 1);
+    assert.ok(at, `${row.name}: the value shown is a stored row`);
+    assert.equal(row.value, at.value, `${row.name}: the value stored at that time`);
+  }
 
   // Change = value now − value at the period's start, and that reference is a stored value.
   await page.waitForFunction(() => [...document.querySelectorAll('#board-rows .change')].every((c) => c.textContent !== '–'));
@@ -172,6 +196,12 @@ test('a ticker opens from the board: history, then live; the URL keeps the view 
     return now.times.at(-1) > first.times.at(-1) && now.values.length > first.values.length + 3 ? now : null;
   }, { timeoutMs: 15000 });
   for (let i = 1; i < changed.values.length; i++) assert.equal(Math.abs(changed.values[i] - changed.values[i - 1]), 1);
+  // Live in batches of 100 ms, every value (not conflated).
+  const asked = page.wsSent.filter((m) => m.op === 'subscribe' && m.tickers?.[0] === 'ticker_07');
+  assert.ok(asked.length > 0 && asked.every((m) => m.batch_ms === 100 && !m.conflate), JSON.stringify(asked));
+  const viewTicks = page.wsReceived.filter((m) => m.type === 'ticks').flatMap((m) => m.ticks)
+    .filter((t) => t.type === 'tick' && t.name === 'ticker_07');
+  assert.ok(viewTicks.length >= 3 && viewTicks.every((t) => t.count === undefined), 'ticker_07 came in batches');
   await waitFor('the headline value to show the last point', async () =>
     (await page.textContent('#last-value')) === String((await chartData(page)).values.at(-1)));
   // The crosshair: the exact time and value of the point under the cursor.
