@@ -8,7 +8,8 @@
 
 void send_queue_init(struct send_queue *queue, size_t limit)
 {
-    *queue = (struct send_queue){.limit = limit < 4 ? 4 : limit};
+    limit = limit < 4 ? 4 : limit;
+    *queue = (struct send_queue){.limit = limit, .byte_limit = limit * SEND_QUEUE_BYTES_PER_FRAME};
 }
 
 static struct frame **slot(struct send_queue *queue, size_t index)
@@ -291,22 +292,37 @@ static bool holds_batches(struct send_queue *queue)
     return false;
 }
 
+static void count_bytes(struct send_queue *queue)
+{
+    queue->bytes = 0;
+    for (size_t i = 0; i < queue->count; i++)
+        queue->bytes += (*slot(queue, i))->length;
+}
+
+/* Would `frame` take the queue past its bytes? (A frame alone always fits: batches can be big.) */
+static bool over_bytes(const struct send_queue *queue, const struct frame *frame)
+{
+    return queue->count > 0 && queue->bytes + frame->length > queue->byte_limit;
+}
+
 enum send_result send_queue_push(struct send_queue *queue, struct frame *frame)
 {
     enum send_result result = SEND_QUEUED;
-    if (queue->count == queue->capacity && !grow(queue)) {
+    if (over_bytes(queue, frame) || (queue->count == queue->capacity && !grow(queue))) {
         if (holds_batches(queue))
             coalesce_batched(queue);
         else
             coalesce(queue);
+        count_bytes(queue);
         result = SEND_COALESCED;
-        if (queue->count == queue->capacity) {
+        if (queue->count == queue->capacity || over_bytes(queue, frame)) {
             frame_release(frame);
             return SEND_FULL;
         }
     }
     *slot(queue, queue->count) = frame;
     queue->count++;
+    queue->bytes += frame->length;
     return result;
 }
 
@@ -317,6 +333,7 @@ struct frame *send_queue_pop(struct send_queue *queue)
     struct frame *frame = queue->ring[queue->head];
     queue->head = (queue->head + 1) % queue->capacity;
     queue->count--;
+    queue->bytes -= frame->length;
     return frame;
 }
 
@@ -326,5 +343,5 @@ void send_queue_clear(struct send_queue *queue)
         frame_release(*slot(queue, i));
     free(queue->ring);
     queue->ring = NULL;
-    queue->head = queue->count = queue->capacity = 0;
+    queue->head = queue->count = queue->capacity = queue->bytes = 0;
 }

@@ -2,7 +2,8 @@
  * One WebSocket client's bounded queue of frames waiting to be written.
  *
  * Memory stays bounded whatever the client does: the queue grows on demand up to `limit`
- * frames (so 10,000 quiet clients cost little), and when a client falls that far behind,
+ * frames and `limit` x SEND_QUEUE_BYTES_PER_FRAME bytes (batched frames are bigger than single
+ * ticks; 10,000 quiet clients cost little), and when a client falls that far behind,
  * its queued ticks are coalesced: each ticker keeps only its newest value, preceded by a
  * gap frame that says which values were left out (merging any earlier gap of that ticker).
  * Control frames (replies, errors, heartbeats) are never dropped. If coalescing cannot
@@ -16,9 +17,13 @@
 
 #include "frame.h"
 
+/* The queue's bytes are bounded at this many per frame of its limit (1 MB at the default 1024). */
+#define SEND_QUEUE_BYTES_PER_FRAME 1024
+
 struct send_queue {
     struct frame **ring; /* owned; each entry holds one reference */
     size_t head, count, capacity, limit;
+    size_t bytes, byte_limit; /* the payloads queued (shared frames counted in full), and their bound */
     uint64_t coalesced; /* tick frames left out so far */
 };
 
@@ -28,7 +33,7 @@ enum send_result {
     SEND_FULL,      /* no room even after coalescing: the frame was released */
 };
 
-/* An empty queue of at most `limit` frames (limit >= 4). Allocates nothing yet. */
+/* An empty queue of at most `limit` frames (limit >= 4) and their bytes. Allocates nothing yet. */
 void send_queue_init(struct send_queue *queue, size_t limit);
 
 /* Appends `frame`, taking over the caller's reference in every case. */

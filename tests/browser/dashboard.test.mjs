@@ -199,7 +199,10 @@ test('a ticker opens from the board: history, then live; the URL keeps the view 
   // Live in batches of 100 ms, every value (not conflated).
   const asked = page.wsSent.filter((m) => m.op === 'subscribe' && m.tickers?.[0] === 'ticker_07');
   assert.ok(asked.length > 0 && asked.every((m) => m.batch_ms === 100 && !m.conflate), JSON.stringify(asked));
-  const viewTicks = page.wsReceived.filter((m) => m.type === 'ticks').flatMap((m) => m.ticks)
+  // (The board's conflated frames came before: from the view's own subscription on.)
+  const subscribed = page.wsReceived.findIndex((m) => m.type === 'subscribed' && m.tickers?.[0] === 'ticker_07');
+  assert.ok(subscribed >= 0, 'the view subscribed to ticker_07');
+  const viewTicks = page.wsReceived.slice(subscribed).filter((m) => m.type === 'ticks').flatMap((m) => m.ticks)
     .filter((t) => t.type === 'tick' && t.name === 'ticker_07');
   assert.ok(viewTicks.length >= 3 && viewTicks.every((t) => t.count === undefined), 'ticker_07 came in batches');
   await waitFor('the headline value to show the last point', async () =>

@@ -186,6 +186,31 @@ static void coalesces_conflated_batches_adding_up_their_counts(void **unused)
     send_queue_clear(&queue);
 }
 
+static void bounds_the_bytes_too(void **unused)
+{
+    struct send_queue queue;
+    send_queue_init(&queue, 4); /* 4 frames, 4 kB */
+    char big[1500];
+    memset(big, ' ', sizeof big);
+    big[0] = '{';
+    big[sizeof big - 1] = '}';
+    assert_int_equal(send_queue_push(&queue, frame_new(big, sizeof big)), SEND_QUEUED);
+    assert_int_equal(send_queue_push(&queue, frame_new(big, sizeof big)), SEND_QUEUED);
+    assert_int_equal(queue.bytes, 3000);
+    /* A third would make 4.5 kB: replies are never dropped, so it does not fit. */
+    assert_int_equal(send_queue_push(&queue, frame_new(big, sizeof big)), SEND_FULL);
+    assert_int_equal(queue.count, 2);
+    frame_release(send_queue_pop(&queue));
+    assert_int_equal(queue.bytes, 1500);
+    send_queue_clear(&queue);
+    assert_int_equal(queue.bytes, 0);
+    /* Alone, a frame bigger than the bound still goes (a batch can be). */
+    char huge[5000];
+    memset(huge, ' ', sizeof huge);
+    assert_int_equal(send_queue_push(&queue, frame_new(huge, sizeof huge)), SEND_QUEUED);
+    send_queue_clear(&queue);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +220,7 @@ int main(void)
         cmocka_unit_test(full_of_control_frames_refuses),
         cmocka_unit_test(coalesces_batches_into_one_saying_what_was_left_out),
         cmocka_unit_test(coalesces_conflated_batches_adding_up_their_counts),
+        cmocka_unit_test(bounds_the_bytes_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
