@@ -155,6 +155,51 @@ test('a resume beyond the window is answered from PostgreSQL, then live, in orde
   client.close();
 });
 
+test('pairs take the batching options: batched trades are every trade in order, conflated ones count what they stand for', async () => {
+  const { db, port, topic } = await startStack();
+  const pairs = ['bitcoin/tether', 'ethereum/tether'];
+  const starts = Object.fromEntries(pairs.map((pair) => [pair, lastOffset(db, pair)]));
+  const batched = await openClient(port, { parse: parseExactJson });
+  batched.send({ op: 'subscribe', pairs, batch_ms: 200 });
+  const board = await openClient(port, { parse: parseExactJson });
+  board.send({ op: 'subscribe', pairs: '*', batch_ms: 300, conflate: true });
+  await batched.next((m) => m.type === 'subscribed');
+  await board.next((m) => m.type === 'subscribed');
+  for (let round = 0; round < 6; round++) { // bursts of 10 per pair, 150 ms apart: several per interval
+    await produceLines(topic, liveTrades(pairs, 10));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  const entries = (client) => client.messages.flatMap((m) => (m.type === 'ticks' ? m.ticks : [m])).filter((m) => m.type === 'trade');
+  await waitForValue('the 120 trades batched', () => entries(batched).length, 120);
+  for (const pair of pairs) await waitForValue(`${pair} stored`, () => storedAfter(db, pair, starts[pair]).length, 60);
+  assert.deepEqual(batched.messages.filter((m) => m.type === 'trade'), [], 'no single trade frames');
+  for (const pair of pairs) {
+    const trades = checkedChain(entries(batched).filter((t) => t.pair === pair), pair, starts[pair]);
+    assert.deepEqual(trades.map(frameRow), storedAfter(db, pair, starts[pair]), `${pair}: each batched entry is the stored row`);
+  }
+  // The conflated board: each entry is its pair's newest trade of the interval, and its count is
+  // the number of trades stored after the board's previous entry of that pair, up to this one.
+  await waitFor('the board to reach the last trades', () => pairs.every((pair) => {
+    const mine = entries(board).filter((t) => t.pair === pair);
+    return mine.length > 0 && mine.at(-1).offset === lastOffset(db, pair);
+  }));
+  let merged = 0;
+  for (const pair of pairs) {
+    const mine = entries(board).filter((t) => t.pair === pair && t.offset > starts[pair]);
+    let previous = starts[pair];
+    for (const entry of mine) {
+      const stored = storedAfter(db, pair, previous).filter((row) => Number(row[0]) <= entry.offset);
+      assert.equal(entry.count, stored.length, `${pair} at ${entry.offset}: stands for the ${stored.length} trades stored since ${previous}`);
+      assert.deepEqual(frameRow(entry), stored.at(-1), 'and is the newest of them, as stored');
+      if (entry.count > 1) merged++;
+      previous = entry.offset;
+    }
+  }
+  assert.ok(merged >= 4, `${merged} conflated entries stood for several trades`);
+  batched.close();
+  board.close();
+});
+
 test('"pairs": "*" follows every pair, new ones too; unsubscribing stops them; bad requests get errors', async () => {
   const { port, topic } = await startStack();
   const client = await openClient(port, { parse: parseExactJson });
